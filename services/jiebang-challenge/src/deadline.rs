@@ -1,0 +1,67 @@
+//! The clock's own transition: PUBLISHED → APPLICATIONS_CLOSED at the deadline, with no call
+//! needed. Reads already show a passed deadline as closed (`Challenge::state_at`); this job
+//! records the transition, its audit record and its event. Replicas may run it together: the
+//! version check lets exactly one of them record each close.
+
+use crate::convert::challenge_to_proto;
+use crate::service::audience_of;
+use jiebang_domain::caller::SYSTEM_ACTOR;
+use jiebang_grpc::idempotency::Idempotency;
+use jiebang_grpc::platform::ChangeBuilder;
+use jiebang_grpc::{ApiError, Platform};
+use jiebang_proto::v1 as pb;
+use jiebang_storage::StoreError;
+use jiebang_storage::challenges as rows;
+
+/// Closes every challenge whose deadline has passed; returns how many this call closed.
+pub async fn close_due(platform: &Platform) -> Result<usize, ApiError> {
+    let now = platform.now();
+    let due = rows::due_for_close(&platform.store, now, 100).await?;
+    let mut closed = 0;
+    for challenge in due {
+        let Some(next) = challenge.close_if_due(now) else {
+            continue;
+        };
+        let idem = Idempotency::none(close_digest(&challenge.name(), challenge.version));
+        let response = challenge_to_proto(&next, now);
+        let mut tx = platform.store.begin().await?;
+        match rows::update(&mut tx, &next, challenge.version).await {
+            Ok(()) => {}
+            // Another replica (or a concurrent cancel) got there first.
+            Err(StoreError::Conflict) => continue,
+            Err(e) => return Err(e.into()),
+        }
+        let audience = audience_of(&next);
+        let change = ChangeBuilder {
+            at: now,
+            actor: SYSTEM_ACTOR.into(),
+            action: "challenge.applications_closed",
+            event_type: pb::EventType::ChallengeApplicationsClosed,
+            resource: next.name(),
+            chain: None,
+            state: pb::ChallengeState::ApplicationsClosed
+                .as_str_name()
+                .to_owned(),
+            summary: next.spec.title.clone(),
+            audience: &audience,
+            idempotency: &idem,
+        }
+        .build(&response);
+        match platform.commit(tx, &change).await {
+            Ok(()) => {
+                tracing::info!(challenge = %next.name(), "applications closed at the deadline");
+                closed += 1;
+            }
+            Err(e) if e.is_retryable() => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(closed)
+}
+
+/// The request digest of a clock transition: what was closed, at which version.
+fn close_digest(name: &str, version: i64) -> String {
+    jiebang_grpc::idempotency::digest(&pb::GetChallengeRequest {
+        name: format!("{name}@{version}"),
+    })
+}

@@ -1,0 +1,140 @@
+//! What every handler needs, and the one write path all state changes take.
+
+use crate::ApiError;
+use crate::auth::TokenKeys;
+use crate::idempotency::Idempotency;
+use jiebang_domain::audience::{self, Audience};
+use jiebang_domain::challenge::PublicationLimits;
+use jiebang_domain::{Clock, Timestamp};
+use jiebang_proto::v1 as pb;
+use jiebang_storage::{Change, NewEvent, Store};
+use prost::Message;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// Deployment settings the services read.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub publication: PublicationLimits,
+    /// How often event subscribers look for events committed by other processes.
+    pub event_poll_interval: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            publication: PublicationLimits::default(),
+            event_poll_interval: Duration::from_millis(200),
+        }
+    }
+}
+
+/// Shared state of the services of one server process. Holds no request state: replicas
+/// sharing one database are interchangeable.
+#[derive(Clone)]
+pub struct Platform {
+    pub store: Store,
+    pub clock: Arc<dyn Clock>,
+    pub tokens: Arc<TokenKeys>,
+    pub settings: Arc<Settings>,
+    /// Woken after every local commit, so local subscribers see events at once; events from
+    /// other processes arrive on the next poll.
+    pub events_committed: Arc<Notify>,
+}
+
+/// Attempts of one write before giving up with ABORTED.
+const MAX_ATTEMPTS: u32 = 8;
+
+impl Platform {
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    /// Runs one state change: replays the stored answer of a retried `request_id`, otherwise
+    /// runs `attempt` (read, decide in the domain, write through [`Platform::commit`]) and
+    /// repeats it when a concurrent writer got there first. Each attempt re-reads, so the
+    /// domain decides on the latest state: two racing approvals give one success and one
+    /// FAILED_PRECONDITION.
+    pub async fn mutate<R, F, Fut>(
+        &self,
+        idempotency: &Idempotency,
+        mut attempt: F,
+    ) -> Result<R, ApiError>
+    where
+        R: Message + Default,
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<R, ApiError>>,
+    {
+        let mut tries = 0;
+        loop {
+            if let Some(stored) = idempotency.replay::<R>(&self.store).await? {
+                return Ok(stored);
+            }
+            match attempt().await {
+                Err(e) if e.is_retryable() && tries + 1 < MAX_ATTEMPTS => {
+                    tries += 1;
+                    // Jittered backoff so racing writers do not collide again in lockstep.
+                    let jitter = rand::random::<u64>() % (2 << tries.min(6));
+                    tokio::time::sleep(Duration::from_millis(jitter)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Writes the audit record, the event and the idempotency record of a change, commits,
+    /// and wakes local event subscribers.
+    pub async fn commit(&self, tx: jiebang_storage::Tx, change: &Change) -> Result<(), ApiError> {
+        tx.finish(change).await?;
+        self.events_committed.notify_waiters();
+        Ok(())
+    }
+}
+
+/// The description of one change, from which [`ChangeBuilder::build`] makes the audit record,
+/// the event and the idempotency record.
+pub struct ChangeBuilder<'a> {
+    pub at: Timestamp,
+    pub actor: String,
+    pub action: &'static str,
+    pub event_type: pb::EventType,
+    /// The resource changed; also the audit chain unless `chain` is set.
+    pub resource: String,
+    pub chain: Option<String>,
+    /// The resource's lifecycle state after the change (its proto enum name), if it has one.
+    pub state: String,
+    pub summary: String,
+    pub audience: &'a [Audience],
+    pub idempotency: &'a Idempotency,
+}
+
+impl ChangeBuilder<'_> {
+    pub fn build(self, response: &impl Message) -> Change {
+        let event = pb::Event {
+            sequence: 0,
+            time: Some(crate::convert::to_proto_time(self.at)),
+            r#type: self.event_type as i32,
+            resource: self.resource.clone(),
+            actor: self.actor.clone(),
+            state: self.state,
+            summary: self.summary,
+        };
+        Change {
+            at: self.at,
+            actor: self.actor,
+            action: self.action,
+            chain: self.chain.unwrap_or_else(|| self.resource.clone()),
+            resource: self.resource.clone(),
+            request_digest: self.idempotency.request_digest.clone(),
+            event: NewEvent {
+                event_type: self.event_type as i32,
+                resource: self.resource,
+                audience: audience::to_tags(self.audience),
+                payload: event.encode_to_vec(),
+            },
+            idempotency: self.idempotency.record(response),
+        }
+    }
+}

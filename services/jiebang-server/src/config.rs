@@ -1,0 +1,199 @@
+//! Server configuration: defaults, then an optional TOML file, then `JIEBANG_*` environment
+//! variables (each overriding the one before). Durations are written like `30s`, `12h`, `7d`.
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use serde::Deserialize;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// A secret that never prints: `Debug` shows `***`, so configuration dumps and logs cannot
+/// leak it.
+#[derive(Clone, Deserialize, Default)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Default, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Default, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SqliteSynchronous {
+    #[default]
+    Full,
+    Normal,
+}
+
+/// Every setting, with its environment variable in the comment.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// `JIEBANG_LISTEN_ADDR`: where gRPC, gRPC-Web, health and reflection are served.
+    pub listen_addr: SocketAddr,
+    /// `JIEBANG_DATABASE_URL`: `postgres://…` for PostgreSQL; unset means the SQLite file
+    /// `jiebang.db` in the data directory.
+    pub database_url: Option<String>,
+    /// `JIEBANG_DATA_DIR`: the SQLite database (and, later, documents) live here.
+    pub data_dir: PathBuf,
+    /// `JIEBANG_SQLITE_SYNCHRONOUS`: `full` (default; survives power loss) or `normal`.
+    pub sqlite_synchronous: SqliteSynchronous,
+    /// `JIEBANG_DB_MAX_CONNECTIONS`: size of the connection pool.
+    pub db_max_connections: u32,
+    /// `JIEBANG_BOOTSTRAP_ADMIN_PASSWORD`: the first `admin` password; unset means generate one
+    /// and print it once.
+    pub bootstrap_admin_password: Option<Secret>,
+    /// `JIEBANG_TOKEN_TTL`: how long an access token stays valid.
+    #[serde(with = "humantime_serde")]
+    pub token_ttl: Duration,
+    /// `JIEBANG_DRAIN_TIMEOUT`: on SIGTERM/ctrl-c, how long in-flight calls may finish.
+    #[serde(with = "humantime_serde")]
+    pub drain_timeout: Duration,
+    /// `JIEBANG_REQUEST_TIMEOUT`: the longest a unary call may take.
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
+    /// `JIEBANG_MAX_MESSAGE_BYTES`: the largest message accepted or sent.
+    pub max_message_bytes: usize,
+    /// `JIEBANG_MIN_APPLICATION_WINDOW`: the shortest application window a challenge may be
+    /// published with.
+    #[serde(with = "humantime_serde")]
+    pub min_application_window: Duration,
+    /// `JIEBANG_DEADLINE_CHECK_INTERVAL`: how often passed deadlines are recorded as closed.
+    #[serde(with = "humantime_serde")]
+    pub deadline_check_interval: Duration,
+    /// `JIEBANG_EVENT_POLL_INTERVAL`: how often event streams look for events of other replicas.
+    #[serde(with = "humantime_serde")]
+    pub event_poll_interval: Duration,
+    /// `JIEBANG_LOG_FORMAT`: `human` or `json`.
+    pub log_format: LogFormat,
+    /// `JIEBANG_LOG`: a tracing filter such as `info` or `jiebang=debug,sqlx=warn`.
+    pub log: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen_addr: SocketAddr::from(([127, 0, 0, 1], 50051)),
+            database_url: None,
+            data_dir: PathBuf::from("."),
+            sqlite_synchronous: SqliteSynchronous::Full,
+            db_max_connections: 16,
+            bootstrap_admin_password: None,
+            token_ttl: Duration::from_secs(12 * 3600),
+            drain_timeout: Duration::from_secs(20),
+            request_timeout: Duration::from_secs(30),
+            max_message_bytes: 4 * 1024 * 1024,
+            min_application_window: Duration::from_secs(24 * 3600),
+            deadline_check_interval: Duration::from_secs(1),
+            event_poll_interval: Duration::from_millis(200),
+            log_format: LogFormat::Human,
+            log: "info".into(),
+        }
+    }
+}
+
+impl Config {
+    /// Defaults, then `file` if given, then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, Box<figment::Error>> {
+        let mut figment = Figment::new();
+        if let Some(file) = file {
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        figment
+            .merge(Env::prefixed("JIEBANG_"))
+            .extract()
+            .map_err(Box::new)
+    }
+
+    /// The database URL in effect.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) if !url.is_empty() => url.clone(),
+            _ => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("jiebang.db").display()
+            ),
+        }
+    }
+}
+
+/// The `--help` text that documents every setting.
+pub const ENVIRONMENT_HELP: &str = "\
+CONFIGURATION (a TOML file given with --config, then environment variables; keys are the
+variable names without the JIEBANG_ prefix, in lower case):
+  JIEBANG_LISTEN_ADDR              address to serve on [127.0.0.1:50051]
+  JIEBANG_DATABASE_URL             postgres://user@host/db for PostgreSQL
+                                   [sqlite file jiebang.db in the data directory]
+  JIEBANG_DATA_DIR                 data directory [.]
+  JIEBANG_SQLITE_SYNCHRONOUS       full | normal: SQLite durability [full]
+  JIEBANG_DB_MAX_CONNECTIONS       connection pool size [16]
+  JIEBANG_BOOTSTRAP_ADMIN_PASSWORD password of the first `admin` on an empty database
+                                   [generated and printed once]
+  JIEBANG_TOKEN_TTL                access token lifetime [12h]
+  JIEBANG_DRAIN_TIMEOUT            time for in-flight calls at shutdown [20s]
+  JIEBANG_REQUEST_TIMEOUT          longest unary call [30s]
+  JIEBANG_MAX_MESSAGE_BYTES        largest gRPC message [4194304]
+  JIEBANG_MIN_APPLICATION_WINDOW   shortest application window of a challenge [24h]
+  JIEBANG_DEADLINE_CHECK_INTERVAL  how often passed deadlines are closed [1s]
+  JIEBANG_EVENT_POLL_INTERVAL      how often event streams poll the database [200ms]
+  JIEBANG_LOG_FORMAT               human | json [human]
+  JIEBANG_LOG                      tracing filter, e.g. info or jiebang=debug [info]
+  OTEL_EXPORTER_OTLP_ENDPOINT      export traces by OTLP/gRPC to this endpoint when set
+";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail fixes the closure's error type.
+    fn environment_overrides_the_file_and_durations_are_human() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "jiebang.toml",
+                "listen_addr = '127.0.0.1:6000'\ntoken_ttl = '2h'",
+            )?;
+            jail.set_env("JIEBANG_LISTEN_ADDR", "127.0.0.1:7000");
+            jail.set_env("JIEBANG_BOOTSTRAP_ADMIN_PASSWORD", "s3cret-password");
+            let config = Config::load(Some(Path::new("jiebang.toml"))).map_err(|e| *e)?;
+            assert_eq!(config.listen_addr.port(), 7000);
+            assert_eq!(config.token_ttl, Duration::from_secs(7200));
+            assert!(!format!("{config:?}").contains("s3cret"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_default_database_is_sqlite_in_the_data_directory() {
+        let config = Config {
+            data_dir: PathBuf::from("/var/lib/jiebang"),
+            ..Config::default()
+        };
+        assert_eq!(
+            config.database_url(),
+            "sqlite:///var/lib/jiebang/jiebang.db?mode=rwc"
+        );
+    }
+}

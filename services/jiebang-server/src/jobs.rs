@@ -1,0 +1,24 @@
+//! Background work driven by the clock rather than by calls.
+
+use jiebang_grpc::Platform;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// Records passed deadlines as APPLICATIONS_CLOSED every `interval` until shutdown.
+pub async fn close_deadlines(
+    platform: Platform,
+    interval: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        match jiebang_challenge::deadline::close_due(&platform).await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(closed = n, "deadline sweep"),
+            Err(e) => tracing::warn!(error = %e, "deadline sweep failed; will retry"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(interval) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
+}

@@ -1,0 +1,179 @@
+//! Listing challenges: filters and keyset pagination.
+
+use crate::on_both_backends;
+use crate::samples::porcelain_challenge;
+use crate::support::TestApp;
+use jiebang_proto::v1 as pb;
+use std::collections::HashSet;
+use std::time::Duration;
+
+async fn pages_cover_every_challenge_once_newest_first(app: &TestApp) {
+    let cast = app.cast().await;
+    let mut created = Vec::new();
+    for i in 0..7 {
+        created.push(app.draft(&cast, &format!("分页测试榜单第{i}号")).await.name);
+    }
+    let mut client = app.challenges(Some(&cast.publisher)).await;
+    let mut seen = Vec::new();
+    let mut token = String::new();
+    let mut pages = 0;
+    loop {
+        let page = client
+            .list_challenges(pb::ListChallengesRequest {
+                page_size: 3,
+                page_token: token,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        pages += 1;
+        assert!(page.challenges.len() <= 3);
+        seen.extend(page.challenges.into_iter().map(|c| c.name));
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        token = page.next_page_token;
+    }
+    assert_eq!(pages, 3);
+    created.reverse();
+    assert_eq!(seen, created, "every challenge once, newest first");
+}
+
+async fn filters_narrow_by_state_field_publisher_and_title(app: &TestApp) {
+    let cast = app.cast().await;
+    let draft = app.draft(&cast, "电瓷釉面缺陷视觉检测").await;
+    let published = app
+        .published(&cast, "空压机永磁变频驱动", Duration::from_secs(7 * 86_400))
+        .await;
+    let mut compressor = porcelain_challenge("空压机余热回收利用");
+    compressor.industry_field = "air_compressors".into();
+    let other_field = app
+        .challenges(Some(&cast.publisher))
+        .await
+        .create_challenge(pb::CreateChallengeRequest {
+            challenge: Some(compressor),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .challenge
+        .unwrap();
+    let mut client = app.challenges(Some(&cast.publisher)).await;
+    let names = |resp: pb::ListChallengesResponse| -> HashSet<String> {
+        resp.challenges.into_iter().map(|c| c.name).collect()
+    };
+
+    let by_state = client
+        .list_challenges(pb::ListChallengesRequest {
+            state: pb::ChallengeState::Draft as i32,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        names(by_state),
+        HashSet::from([draft.name.clone(), other_field.name.clone()])
+    );
+
+    let by_field = client
+        .list_challenges(pb::ListChallengesRequest {
+            industry_field: "air_compressors".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(names(by_field), HashSet::from([other_field.name.clone()]));
+
+    let by_title = client
+        .list_challenges(pb::ListChallengesRequest {
+            title_contains: "空压机".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        names(by_title),
+        HashSet::from([published.name.clone(), other_field.name.clone()])
+    );
+
+    let wildcard_is_literal = client
+        .list_challenges(pb::ListChallengesRequest {
+            title_contains: "%".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        wildcard_is_literal.challenges.is_empty(),
+        "% is matched literally, not as a wildcard"
+    );
+
+    let by_publisher = client
+        .list_challenges(pb::ListChallengesRequest {
+            publisher: cast.publisher_org.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(by_publisher.challenges.len(), 3);
+
+    // After the deadline a PUBLISHED filter no longer matches; APPLICATIONS_CLOSED does.
+    app.clock.advance(Duration::from_secs(8 * 86_400));
+    let open = client
+        .list_challenges(pb::ListChallengesRequest {
+            state: pb::ChallengeState::Published as i32,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(open.challenges.is_empty());
+    let closed = client
+        .list_challenges(pb::ListChallengesRequest {
+            state: pb::ChallengeState::ApplicationsClosed as i32,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(names(closed), HashSet::from([published.name]));
+}
+
+async fn a_page_token_cannot_be_reused_with_other_filters(app: &TestApp) {
+    let cast = app.cast().await;
+    for i in 0..3 {
+        app.draft(&cast, &format!("令牌测试榜单{i}号")).await;
+    }
+    let mut client = app.challenges(Some(&cast.publisher)).await;
+    let first = client
+        .list_challenges(pb::ListChallengesRequest {
+            page_size: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let status = client
+        .list_challenges(pb::ListChallengesRequest {
+            page_size: 1,
+            page_token: first.next_page_token,
+            industry_field: "air_compressors".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::InvalidArgument);
+}
+
+on_both_backends!(
+    pages_cover_every_challenge_once_newest_first,
+    filters_narrow_by_state_field_publisher_and_title,
+    a_page_token_cannot_be_reused_with_other_filters,
+);

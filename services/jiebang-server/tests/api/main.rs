@@ -1,0 +1,15 @@
+//! The public gRPC face of `jiebang-server`, tested through real sockets on SQLite and on
+//! PostgreSQL. Each module is one capability; each test reads as a rule of the process.
+
+mod support;
+
+mod audit;
+mod challenge_access;
+mod challenge_lifecycle;
+mod challenge_listing;
+mod challenge_validation;
+mod events;
+mod idempotency;
+mod identity;
+mod samples;
+mod server;

@@ -1,0 +1,209 @@
+//! Rows of challenges. The publisher's spec is stored as a JSON document; the columns that
+//! queries filter or sort on (state, title, field, publisher, window) are stored beside it.
+
+use crate::{Store, StoreError, Tx};
+use jiebang_domain::Timestamp;
+use jiebang_domain::challenge::{CancellationReason, Challenge, ChallengeSpec, ChallengeState};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+const COLUMNS: &str = "id, publisher_id, state, spec, open_at, close_at, rejection_reason, \
+                       cancellation_reason, cancellation_note, created_at, updated_at, version";
+
+fn from_row(row: &AnyRow) -> Result<Challenge, StoreError> {
+    let state: String = row.try_get(2)?;
+    let spec: String = row.try_get(3)?;
+    let spec: ChallengeSpec = serde_json::from_str(&spec)
+        .map_err(|e| StoreError::Corrupt(format!("challenge spec: {e}")))?;
+    let cancellation_reason: Option<String> = row.try_get(7)?;
+    let cancellation = match cancellation_reason {
+        Some(reason) => Some((
+            CancellationReason::parse(&reason)
+                .ok_or_else(|| StoreError::Corrupt(format!("cancellation reason {reason}")))?,
+            row.try_get::<Option<String>, _>(8)?.unwrap_or_default(),
+        )),
+        None => None,
+    };
+    Ok(Challenge {
+        id: row.try_get(0)?,
+        publisher_id: row.try_get(1)?,
+        state: ChallengeState::parse(&state)
+            .ok_or_else(|| StoreError::Corrupt(format!("challenge state {state}")))?,
+        spec,
+        open_at: row.try_get::<Option<i64>, _>(4)?.map(Timestamp),
+        close_at: row.try_get::<Option<i64>, _>(5)?.map(Timestamp),
+        rejection_reason: row.try_get(6)?,
+        cancellation,
+        created_at: Timestamp(row.try_get(9)?),
+        updated_at: Timestamp(row.try_get(10)?),
+        version: row.try_get(11)?,
+    })
+}
+
+fn spec_json(challenge: &Challenge) -> Result<String, StoreError> {
+    serde_json::to_string(&challenge.spec)
+        .map_err(|e| StoreError::Corrupt(format!("challenge spec: {e}")))
+}
+
+pub async fn insert(tx: &mut Tx, c: &Challenge) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO challenges (id, publisher_id, state, title, industry_field, round, spec, \
+         open_at, close_at, rejection_reason, cancellation_reason, cancellation_note, \
+         created_at, updated_at, version) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+    )
+    .bind(&c.id)
+    .bind(&c.publisher_id)
+    .bind(c.state.as_str())
+    .bind(&c.spec.title)
+    .bind(&c.spec.industry_field)
+    .bind(&c.spec.round)
+    .bind(spec_json(c)?)
+    .bind(c.open_at.map(Timestamp::micros))
+    .bind(c.close_at.map(Timestamp::micros))
+    .bind(c.rejection_reason.clone())
+    .bind(c.cancellation.as_ref().map(|(r, _)| r.as_str().to_owned()))
+    .bind(c.cancellation.as_ref().map(|(_, note)| note.clone()))
+    .bind(c.created_at.micros())
+    .bind(c.updated_at.micros())
+    .bind(c.version)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// Saves the next version of a challenge if the stored one is still `expected_version`;
+/// otherwise [`StoreError::Conflict`] (someone else changed it in between).
+pub async fn update(tx: &mut Tx, c: &Challenge, expected_version: i64) -> Result<(), StoreError> {
+    let done = sqlx::query(
+        "UPDATE challenges SET state = $1, title = $2, industry_field = $3, round = $4, \
+         spec = $5, open_at = $6, close_at = $7, rejection_reason = $8, \
+         cancellation_reason = $9, cancellation_note = $10, updated_at = $11, version = $12 \
+         WHERE id = $13 AND version = $14",
+    )
+    .bind(c.state.as_str())
+    .bind(&c.spec.title)
+    .bind(&c.spec.industry_field)
+    .bind(&c.spec.round)
+    .bind(spec_json(c)?)
+    .bind(c.open_at.map(Timestamp::micros))
+    .bind(c.close_at.map(Timestamp::micros))
+    .bind(c.rejection_reason.clone())
+    .bind(c.cancellation.as_ref().map(|(r, _)| r.as_str().to_owned()))
+    .bind(c.cancellation.as_ref().map(|(_, note)| note.clone()))
+    .bind(c.updated_at.micros())
+    .bind(c.version)
+    .bind(&c.id)
+    .bind(expected_version)
+    .execute(tx.conn())
+    .await?;
+    if done.rows_affected() == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict)
+    }
+}
+
+pub async fn get(store: &Store, id: &str) -> Result<Option<Challenge>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM challenges WHERE id = $1");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(store.pool())
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// What a listing asks for. Visibility is part of the query so pages are never short because
+/// of rows the caller may not see.
+#[derive(Debug, Clone, Default)]
+pub struct ChallengeFilter {
+    pub state: Option<ChallengeState>,
+    pub industry_field: Option<String>,
+    pub publisher_id: Option<String>,
+    pub title_contains: Option<String>,
+    /// Unpublished challenges are visible only to the bureau and their own organisation.
+    pub viewer_is_admin: bool,
+    pub viewer_organization_id: String,
+    /// Keyset cursor: challenges with a smaller id (older).
+    pub before_id: Option<String>,
+    pub limit: i64,
+}
+
+/// Newest first. Keyset pagination (`id < cursor`) rather than OFFSET: each page costs the
+/// same however deep, and rows inserted meanwhile neither repeat nor vanish between pages.
+///
+/// A state filter of PUBLISHED or APPLICATIONS_CLOSED is evaluated against `now`, so a
+/// challenge whose deadline has passed is listed as closed even before the clock job runs.
+pub async fn list(
+    store: &Store,
+    filter: &ChallengeFilter,
+    now: Timestamp,
+) -> Result<Vec<Challenge>, StoreError> {
+    // Every branch mentions $1 and $9 so the bound parameters always match the placeholders.
+    let state_clause = match filter.state {
+        Some(ChallengeState::Published) => {
+            "$1 IS NOT NULL AND state = 'PUBLISHED' AND close_at > $9"
+        }
+        Some(ChallengeState::ApplicationsClosed) => {
+            "$1 IS NOT NULL AND (state = 'APPLICATIONS_CLOSED' \
+             OR (state = 'PUBLISHED' AND close_at <= $9))"
+        }
+        Some(_) => "state = $1 AND $9 IS NOT NULL",
+        None => "$1 IS NULL AND $9 IS NOT NULL",
+    };
+    let sql = format!(
+        "SELECT {COLUMNS} FROM challenges \
+         WHERE {state_clause} \
+         AND ($2 IS NULL OR industry_field = $2) \
+         AND ($3 IS NULL OR publisher_id = $3) \
+         AND ($4 IS NULL OR title LIKE $4 ESCAPE '\\') \
+         AND ($5 = 1 OR open_at IS NOT NULL OR publisher_id = $6) \
+         AND ($7 IS NULL OR id < $7) \
+         ORDER BY id DESC LIMIT $8"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(filter.state.map(|s| s.as_str().to_owned()))
+        .bind(filter.industry_field.clone())
+        .bind(filter.publisher_id.clone())
+        .bind(filter.title_contains.as_deref().map(like_pattern))
+        .bind(i64::from(filter.viewer_is_admin))
+        .bind(filter.viewer_organization_id.clone())
+        .bind(filter.before_id.clone())
+        .bind(filter.limit)
+        .bind(now.micros())
+        .fetch_all(store.pool())
+        .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// `%text%` with LIKE's wildcards in the text escaped.
+fn like_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for ch in text.chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(ch);
+    }
+    pattern.push('%');
+    pattern
+}
+
+/// PUBLISHED challenges whose deadline is at or before `now`: the clock job closes them.
+pub async fn due_for_close(
+    store: &Store,
+    now: Timestamp,
+    limit: i64,
+) -> Result<Vec<Challenge>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM challenges WHERE state = 'PUBLISHED' AND close_at <= $1 \
+         ORDER BY close_at LIMIT $2"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(now.micros())
+        .bind(limit)
+        .fetch_all(store.pool())
+        .await?;
+    rows.iter().map(from_row).collect()
+}

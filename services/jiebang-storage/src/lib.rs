@@ -1,0 +1,28 @@
+//! Persistence for jiebang: SQLite (embedded, the default) or PostgreSQL (production), through
+//! one code path on sqlx's `Any` driver.
+//!
+//! Every query is written once with `$n` placeholders, which both backends accept; the few
+//! places where the dialects differ ask [`Dialect`]. Writes go through a [`Tx`]: the caller
+//! makes its row changes, then [`Tx::finish`] appends the audit record, the outbox event and
+//! the idempotency record in the same transaction and commits — so a state change, its audit
+//! trail and its event exist together or not at all.
+//!
+//! - [`store`]: opening the pool (WAL and busy timeout on SQLite), migrations, transactions.
+//! - [`change`]: what every write carries besides its rows (actor, audit, event, idempotency).
+//! - [`audit`]: the per-resource hash chains, their verification and listing.
+//! - [`events`]: reading the outbox.
+//! - [`identity`], [`challenges`]: the rows of each resource.
+//! - [`error`]: the storage error type and how database errors are classified.
+
+pub mod audit;
+pub mod challenges;
+pub mod change;
+pub mod error;
+pub mod events;
+pub mod identity;
+pub mod secrets;
+pub mod store;
+
+pub use change::{Change, IdempotencyRecord, NewEvent, StoredResponse};
+pub use error::StoreError;
+pub use store::{Dialect, Store, StoreOptions, Synchronous, Tx};

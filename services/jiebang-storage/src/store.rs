@@ -1,0 +1,215 @@
+//! Opening the database, migrating it, and transactions.
+
+use crate::StoreError;
+use crate::audit;
+use crate::change::Change;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::{Any, AnyPool, Executor, SqlSafeStr};
+use std::borrow::Cow;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Which SQL dialect the pool speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+/// SQLite's durability setting (`PRAGMA synchronous`). FULL survives power loss; NORMAL in WAL
+/// mode may lose the last commits on power loss (never on a process crash) and commits faster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Synchronous {
+    #[default]
+    Full,
+    Normal,
+}
+
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// `sqlite://path/to/file.db` or `postgres://user@host/db`.
+    pub url: String,
+    pub max_connections: u32,
+    pub sqlite_synchronous: Synchronous,
+    /// How long SQLite waits for the write lock before giving up (`busy_timeout`).
+    pub sqlite_busy_timeout: Duration,
+    pub acquire_timeout: Duration,
+}
+
+impl StoreOptions {
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            max_connections: 16,
+            sqlite_synchronous: Synchronous::Full,
+            sqlite_busy_timeout: Duration::from_secs(10),
+            acquire_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// A handle to the database; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    dialect: Dialect,
+}
+
+impl Store {
+    /// Connects, creating the SQLite file if needed, and runs pending migrations.
+    #[tracing::instrument(skip_all, fields(dialect))]
+    pub async fn open(options: &StoreOptions) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let dialect =
+            if options.url.starts_with("postgres:") || options.url.starts_with("postgresql:") {
+                Dialect::Postgres
+            } else if options.url.starts_with("sqlite:") {
+                Dialect::Sqlite
+            } else {
+                return Err(StoreError::Database(sqlx::Error::Configuration(
+                    "database URL must start with sqlite: or postgres:".into(),
+                )));
+            };
+        tracing::Span::current().record("dialect", tracing::field::debug(dialect));
+        let connect = AnyConnectOptions::from_str(&options.url)?;
+        let synchronous = options.sqlite_synchronous;
+        let busy_ms = options.sqlite_busy_timeout.as_millis();
+        let pool = AnyPoolOptions::new()
+            .max_connections(options.max_connections)
+            .acquire_timeout(options.acquire_timeout)
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if dialect == Dialect::Sqlite {
+                        // WAL lets readers run beside the one writer and commits far faster
+                        // than the rollback journal sqlx would otherwise leave in place.
+                        conn.execute("PRAGMA journal_mode = WAL").await?;
+                        conn.execute(match synchronous {
+                            Synchronous::Full => "PRAGMA synchronous = FULL",
+                            Synchronous::Normal => "PRAGMA synchronous = NORMAL",
+                        })
+                        .await?;
+                        conn.execute("PRAGMA foreign_keys = ON").await?;
+                        conn.execute(sqlx::AssertSqlSafe(format!(
+                            "PRAGMA busy_timeout = {busy_ms}"
+                        )))
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(connect)
+            .await?;
+        let store = Self { pool, dialect };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Applies the migrations of this dialect that have not run yet. On PostgreSQL sqlx takes
+    /// an advisory lock, so replicas starting together do not race.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        migrator(self.dialect).run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Starts a write transaction. On SQLite it takes the write lock up front
+    /// (`BEGIN IMMEDIATE`): a deferred transaction that reads and then writes can fail with
+    /// SQLITE_BUSY instead of waiting.
+    pub async fn begin(&self) -> Result<Tx, StoreError> {
+        let inner = match self.dialect {
+            Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Dialect::Postgres => self.pool.begin().await?,
+        };
+        Ok(Tx {
+            inner,
+            dialect: self.dialect,
+        })
+    }
+
+    /// Closes every connection, waiting for those in use to be returned.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// A write transaction. Dropped without [`Tx::finish`] or [`Tx::commit`], it rolls back.
+pub struct Tx {
+    pub(crate) inner: sqlx::Transaction<'static, Any>,
+    pub(crate) dialect: Dialect,
+}
+
+impl Tx {
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    pub fn conn(&mut self) -> &mut sqlx::AnyConnection {
+        &mut self.inner
+    }
+
+    /// Appends the audit record, the outbox event and the idempotency record of `change`,
+    /// then commits: all of it, with the caller's row changes, or nothing.
+    pub async fn finish(mut self, change: &Change) -> Result<(), StoreError> {
+        audit::append(&mut self, change).await?;
+        crate::events::insert(&mut self, change).await?;
+        if let Some(record) = &change.idempotency {
+            sqlx::query(
+                "INSERT INTO idempotency_keys \
+                 (caller, request_id, method, request_digest, response, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(&record.caller)
+            .bind(&record.request_id)
+            .bind(record.method)
+            .bind(&record.request_digest)
+            .bind(record.response.clone())
+            .bind(change.at.micros())
+            .execute(self.conn())
+            .await?;
+        }
+        self.commit().await
+    }
+
+    /// Commits without audit (for writes that are not state changes, e.g. bootstrap secrets).
+    pub async fn commit(self) -> Result<(), StoreError> {
+        self.inner.commit().await?;
+        Ok(())
+    }
+}
+
+fn migrator(dialect: Dialect) -> Migrator {
+    let sources: &[(i64, &str, &'static str)] = match dialect {
+        Dialect::Sqlite => &[(
+            1,
+            "foundation",
+            include_str!("../migrations/sqlite/0001_foundation.sql"),
+        )],
+        Dialect::Postgres => &[(
+            1,
+            "foundation",
+            include_str!("../migrations/postgres/0001_foundation.sql"),
+        )],
+    };
+    Migrator::with_migrations(
+        sources
+            .iter()
+            .map(|(version, description, sql)| {
+                Migration::new(
+                    *version,
+                    Cow::Borrowed(*description),
+                    MigrationType::Simple,
+                    sqlx::AssertSqlSafe(*sql).into_sql_str(),
+                    false,
+                )
+            })
+            .collect(),
+    )
+}
