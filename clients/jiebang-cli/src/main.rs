@@ -1,1 +1,94 @@
-fn main() {}
+//! `jiebang`: the command-line client of the jiebang (揭榜挂帅) platform.
+//!
+//! Every command is one or a few gRPC calls; results print as tables for people or, with
+//! `--output json`, as JSON for scripts. Failures print what went wrong and how to fix it, and
+//! exit with status 1.
+
+mod challenge_file;
+mod client;
+mod commands;
+mod errors;
+mod views;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+use views::Output;
+
+#[derive(Parser)]
+#[command(
+    name = "jiebang",
+    version,
+    about = "Command-line client of the jiebang (揭榜挂帅) platform"
+)]
+pub struct Cli {
+    /// The server to talk to.
+    #[arg(
+        long,
+        global = true,
+        env = "JIEBANG_SERVER",
+        default_value = "http://127.0.0.1:50051"
+    )]
+    server: String,
+    /// How to print results.
+    #[arg(long, global = true, value_enum, default_value = "table")]
+    output: Output,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Log in and keep the access token for this server.
+    Login(commands::auth::LoginArgs),
+    /// Forget the access token for this server.
+    Logout,
+    /// Show who the stored token belongs to.
+    Whoami,
+    /// Change your own password.
+    Passwd(commands::auth::PasswdArgs),
+    /// Organisations (admins create them).
+    #[command(subcommand, name = "org")]
+    Organization(commands::identity::OrgCommand),
+    /// Users (admins create them).
+    #[command(subcommand)]
+    User(commands::identity::UserCommand),
+    /// Challenges (榜单): draft, submit, approve, publish, cancel, list, show.
+    #[command(subcommand)]
+    Challenge(commands::challenge::ChallengeCommand),
+    /// The audit trail (admins).
+    #[command(subcommand)]
+    Audit(commands::audit::AuditCommand),
+    /// Follow events as they happen.
+    #[command(subcommand)]
+    Events(commands::events::EventsCommand),
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let ctx = commands::Context {
+        server: cli.server.clone(),
+        output: cli.output,
+    };
+    match cli.command {
+        Command::Login(args) => commands::auth::login(&ctx, args).await,
+        Command::Logout => commands::auth::logout(&ctx),
+        Command::Whoami => commands::auth::whoami(&ctx).await,
+        Command::Passwd(args) => commands::auth::passwd(&ctx, args).await,
+        Command::Organization(cmd) => commands::identity::org(&ctx, cmd).await,
+        Command::User(cmd) => commands::identity::user(&ctx, cmd).await,
+        Command::Challenge(cmd) => commands::challenge::run(&ctx, cmd).await,
+        Command::Audit(cmd) => commands::audit::run(&ctx, cmd).await,
+        Command::Events(cmd) => commands::events::run(&ctx, cmd).await,
+    }
+}

@@ -1,5 +1,5 @@
 //! The failures the domain can report. The transport maps each variant to one gRPC status in
-//! one place (`jiebang-grpc::status`); nothing here knows about gRPC.
+//! one place (`jiebang_grpc::error`); nothing here knows about gRPC.
 
 use std::fmt;
 
