@@ -2,6 +2,7 @@
 //! and a publisher would use them, on SQLite and on PostgreSQL.
 
 mod publication;
+mod replicas;
 mod server_process;
 
 /// Generates a SQLite and a PostgreSQL test for each `async fn name(backend: Backend)`.

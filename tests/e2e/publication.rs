@@ -16,6 +16,8 @@ async fn the_bureau_and_a_publisher_publish_a_challenge_with_the_cli(backend: Ba
         &[
             ("JIEBANG_BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD),
             ("JIEBANG_MIN_APPLICATION_WINDOW", "1h"),
+            // The most talkative level: secrets must stay out of even the debug log.
+            ("JIEBANG_LOG", "debug"),
         ],
     );
     let admin = Cli::new(&server.url, &dir.path().join("admin"));
@@ -115,6 +117,22 @@ async fn the_bureau_and_a_publisher_publish_a_challenge_with_the_cli(backend: Ba
             "challenge.published"
         ]
     );
+
+    let token = std::fs::read_to_string(dir.path().join("publisher/credentials.json")).unwrap();
+    let token: serde_json::Value = serde_json::from_str(&token).unwrap();
+    let token = token["tokens"][&server.url].as_str().unwrap().to_owned();
+    let log: Vec<String> = server.stdout.try_iter().collect();
+    assert!(
+        log.len() > 20,
+        "the debug log was captured: {} lines",
+        log.len()
+    );
+    for secret in [ADMIN_PASSWORD, "publisher-password", token.as_str()] {
+        assert!(
+            log.iter().all(|line| !line.contains(secret)),
+            "a secret reached the server log"
+        );
+    }
 
     assert!(server.terminate(), "the server exits cleanly on SIGTERM");
     db.drop_database().await;

@@ -228,6 +228,20 @@ impl Cli {
         child.wait_with_output().expect("jiebang output")
     }
 
+    /// Starts `jiebang <args>` in the background (e.g. `events watch`); see [`finish`].
+    pub fn spawn(&self, args: &[&str]) -> Child {
+        Command::new(binary("jiebang"))
+            .args(args)
+            .env_clear()
+            .env("JIEBANG_SERVER", &self.server)
+            .env("JIEBANG_CONFIG_DIR", &self.config_dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run jiebang")
+    }
+
     /// Runs a command that must succeed, and returns its standard output.
     pub fn ok(&self, args: &[&str], stdin: &str) -> String {
         let output = self.run(args, stdin);
@@ -258,4 +272,22 @@ impl Cli {
         assert_eq!(output.status.code(), Some(1));
         String::from_utf8(output.stderr).expect("utf-8")
     }
+}
+
+/// Waits up to `timeout` for a background command, killing it if it runs over; returns its
+/// output and whether it finished by itself.
+pub fn finish(mut child: Child, timeout: Duration) -> (Output, bool) {
+    let deadline = std::time::Instant::now() + timeout;
+    let mut finished = false;
+    while std::time::Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            finished = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    if !finished {
+        let _ = child.kill();
+    }
+    (child.wait_with_output().expect("output"), finished)
 }

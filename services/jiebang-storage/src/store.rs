@@ -158,8 +158,14 @@ impl Tx {
     /// Appends the audit record, the outbox event and the idempotency record of `change`,
     /// then commits: all of it, with the caller's row changes, or nothing.
     pub async fn finish(mut self, change: &Change) -> Result<(), StoreError> {
-        audit::append(&mut self, change).await?;
-        crate::events::insert(&mut self, change).await?;
+        self.record(change).await?;
+        self.commit().await
+    }
+
+    /// Writes what [`Tx::finish`] writes, without committing yet.
+    pub async fn record(&mut self, change: &Change) -> Result<(), StoreError> {
+        audit::append(self, change).await?;
+        crate::events::insert(self, change).await?;
         if let Some(record) = &change.idempotency {
             sqlx::query(
                 "INSERT INTO idempotency_keys \
@@ -175,7 +181,7 @@ impl Tx {
             .execute(self.conn())
             .await?;
         }
-        self.commit().await
+        Ok(())
     }
 
     /// Commits without audit (for writes that are not state changes, e.g. bootstrap secrets).

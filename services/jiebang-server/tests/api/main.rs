@@ -4,6 +4,7 @@
 mod support;
 
 mod audit;
+mod audit_concurrency;
 mod challenge_access;
 mod challenge_lifecycle;
 mod challenge_listing;

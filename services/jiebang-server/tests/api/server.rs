@@ -105,3 +105,102 @@ on_both_backends!(
     reflection_lists_the_jiebang_services,
     shutdown_finishes_in_flight_calls,
 );
+
+/// Browsers speak gRPC-Web over HTTP/1.1 to the same port.
+#[tokio::test]
+async fn grpc_web_answers_on_the_same_port() {
+    use prost::Message;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::spawn(crate::support::Backend::Sqlite)
+        .await
+        .unwrap();
+    let body = HealthCheckRequest {
+        service: "jiebang.v1.ChallengeService".into(),
+    }
+    .encode_to_vec();
+    let mut frame = vec![0u8];
+    frame.extend(u32::try_from(body.len()).unwrap().to_be_bytes());
+    frame.extend(body);
+    let mut stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    let head = format!(
+        "POST /grpc.health.v1.Health/Check HTTP/1.1\r\nHost: localhost\r\n\
+         Content-Type: application/grpc-web+proto\r\nX-Grpc-Web: 1\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        frame.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(&frame).await.unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    let text = String::from_utf8_lossy(&response);
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(text.contains("application/grpc-web"), "{text}");
+    assert!(
+        text.contains("grpc-status:0"),
+        "the trailer frame reports OK: {text}"
+    );
+    app.stop().await;
+}
+
+/// Messages above the configured limit are refused, not buffered.
+#[tokio::test]
+async fn messages_above_the_configured_limit_are_refused() {
+    let db = crate::support::Database::fresh(crate::support::Backend::Sqlite)
+        .await
+        .unwrap();
+    let mut config = crate::support::test_config(&db);
+    config.max_message_bytes = 16 * 1024;
+    let app = TestApp::spawn_with(db, jiebang_domain::ManualClock::now_real(), config).await;
+    let cast = app.cast().await;
+    let mut huge = crate::samples::porcelain_challenge("超大消息测试");
+    huge.problem = "很长的问题描述。".repeat(2_000);
+    let status = app
+        .challenges(Some(&cast.publisher))
+        .await
+        .create_challenge(pb::CreateChallengeRequest {
+            challenge: Some(huge),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            status.code(),
+            tonic::Code::OutOfRange | tonic::Code::ResourceExhausted
+        ),
+        "{status:?}"
+    );
+    app.stop().await;
+}
+
+/// SQLite runs in WAL mode: its rollback journal would commit only ~136 times a second here.
+#[tokio::test]
+async fn sqlite_runs_in_wal_mode() {
+    use sqlx::Row;
+    let app = TestApp::spawn(crate::support::Backend::Sqlite)
+        .await
+        .unwrap();
+    let mut db = app.db.connect().await;
+    let mode: String = sqlx::query("PRAGMA journal_mode")
+        .fetch_one(&mut db)
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(mode, "wal");
+    app.stop().await;
+}
+
+/// The services of later steps are in the contract but not served yet.
+#[tokio::test]
+async fn services_of_later_steps_answer_unimplemented() {
+    use jiebang_proto::v1::application_service_client::ApplicationServiceClient;
+    let app = TestApp::spawn(crate::support::Backend::Sqlite)
+        .await
+        .unwrap();
+    let status = ApplicationServiceClient::new(app.channel().await)
+        .get_application(pb::GetApplicationRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::Unimplemented);
+    app.stop().await;
+}

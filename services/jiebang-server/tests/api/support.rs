@@ -166,6 +166,11 @@ impl TestApp {
     /// A server on an existing database (e.g. a second replica).
     pub async fn spawn_on(db: Database, clock: ManualClock) -> Self {
         let config = test_config(&db);
+        Self::spawn_with(db, clock, config).await
+    }
+
+    /// A server with a configuration the test adjusted from [`test_config`].
+    pub async fn spawn_with(db: Database, clock: ManualClock, config: Config) -> Self {
         let server = jiebang_server::start(&config, Arc::new(clock.clone()))
             .await
             .expect("server starts");

@@ -1,0 +1,78 @@
+//! The audit chain does not serialise the platform: writes to different resources append to
+//! different chains and never wait for each other; writes to one resource take turns.
+
+use crate::support::{Backend, Database};
+use jiebang_domain::{Clock, SystemClock};
+use jiebang_storage::{Change, NewEvent, Store, StoreError, StoreOptions};
+use std::time::Duration;
+
+fn change(chain: &str) -> Change {
+    Change {
+        at: SystemClock.now(),
+        actor: "users/test".into(),
+        action: "test.changed",
+        resource: chain.into(),
+        chain: chain.into(),
+        request_digest: "00".repeat(32),
+        event: NewEvent {
+            event_type: 0,
+            resource: chain.into(),
+            audience: "public".into(),
+            payload: Vec::new(),
+        },
+        idempotency: None,
+    }
+}
+
+/// On PostgreSQL: a transaction holding chain X open does not delay a commit on chain Y, and a
+/// second writer on chain X waits and then retries. (SQLite has one writer at a time by design,
+/// so there the question does not arise.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unrelated_chains_do_not_wait_for_each_other_on_postgres() {
+    let Some(db) = Database::fresh(Backend::Postgres).await else {
+        return;
+    };
+    let store = Store::open(&StoreOptions::new(db.url.clone()))
+        .await
+        .unwrap();
+    store
+        .begin()
+        .await
+        .unwrap()
+        .finish(&change("challenges/x"))
+        .await
+        .unwrap();
+
+    let mut holding_x = store.begin().await.unwrap();
+    holding_x.record(&change("challenges/x")).await.unwrap();
+
+    let other_chain = tokio::time::timeout(Duration::from_secs(2), async {
+        store.begin().await?.finish(&change("challenges/y")).await
+    })
+    .await;
+    assert!(
+        matches!(other_chain, Ok(Ok(()))),
+        "a write to another chain must not wait: {other_chain:?}"
+    );
+
+    let same_store = store.clone();
+    let same_chain = tokio::spawn(async move {
+        let mut tx = same_store.begin().await?;
+        tx.record(&change("challenges/x")).await?;
+        tx.commit().await
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !same_chain.is_finished(),
+        "a second writer on the same chain waits its turn"
+    );
+    holding_x.commit().await.unwrap();
+    let loser = same_chain.await.unwrap();
+    assert!(matches!(loser, Err(StoreError::Conflict)), "{loser:?}");
+
+    let verified = jiebang_storage::audit::verify(&store, None).await.unwrap();
+    assert!(verified.breaks.is_empty(), "{:?}", verified.breaks);
+    assert_eq!(verified.records_checked, 3);
+    store.close().await;
+    db.drop_database().await;
+}
