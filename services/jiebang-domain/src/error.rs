@@ -23,6 +23,9 @@ pub enum DomainError {
     /// The request itself is malformed; one violation per bad field.
     #[error("invalid request: {}", join(.0))]
     InvalidArgument(Vec<FieldViolation>),
+    /// The application fails eligibility rules: one reason per failing rule.
+    #[error("the application is not eligible: {}", .0.iter().map(|r| format!("{} ({})", r.detail, r.rule.as_str())).collect::<Vec<_>>().join("; "))]
+    Ineligible(Vec<crate::application::IneligibilityReason>),
     /// The resource is not in a state that allows this (a wrong lifecycle transition).
     #[error("{message}")]
     FailedPrecondition {

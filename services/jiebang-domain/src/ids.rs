@@ -48,6 +48,38 @@ impl Collection {
     }
 }
 
+/// Parses `challenges/{challenge}/applications/{application}` into the two ids.
+pub fn parse_application_name<'a>(
+    name: &'a str,
+    field: &str,
+) -> Result<(&'a str, &'a str), DomainError> {
+    let invalid = || {
+        DomainError::invalid(
+            field,
+            "must be a resource name like challenges/{challenge}/applications/{application}",
+        )
+    };
+    let rest = name.strip_prefix("challenges/").ok_or_else(invalid)?;
+    let (challenge, application) = rest.split_once("/applications/").ok_or_else(invalid)?;
+    if is_valid_id(challenge) && is_valid_id(application) {
+        Ok((challenge, application))
+    } else {
+        Err(invalid())
+    }
+}
+
+/// Parses `documents/{sha256}` into the lowercase hex digest.
+pub fn parse_document_name<'a>(name: &'a str, field: &str) -> Result<&'a str, DomainError> {
+    name.strip_prefix("documents/")
+        .filter(|sha| crate::application::content::is_sha256(sha))
+        .ok_or_else(|| {
+            DomainError::invalid(
+                field,
+                "must be a document name like documents/{sha256} (64 lowercase hex digits)",
+            )
+        })
+}
+
 fn is_valid_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 64
@@ -81,6 +113,22 @@ mod tests {
                 matches!(err, DomainError::InvalidArgument(ref v) if v[0].field == "name"),
                 "{bad}"
             );
+        }
+    }
+
+    #[test]
+    fn application_names_name_both_ids() {
+        assert_eq!(
+            parse_application_name("challenges/c1/applications/a1", "name").unwrap(),
+            ("c1", "a1")
+        );
+        for bad in [
+            "challenges/c1",
+            "challenges/c1/applications/",
+            "challenges//applications/a1",
+            "x/c1/applications/a1",
+        ] {
+            assert!(parse_application_name(bad, "name").is_err(), "{bad}");
         }
     }
 

@@ -8,12 +8,14 @@
 //! - [`error`]: the domain's closed set of failures and field violations.
 //! - [`time`]: instants as exact microseconds, and the clock (real or manual for tests).
 //! - [`ids`]: resource ids and names.
+//! - [`application`]: the application (揭榜申报), its eligibility rules and lifecycle.
 //! - [`audience`]: who may see an event.
 //! - [`caller`]: the authenticated user making a request.
 //! - [`identity`]: organisations (with the unified social credit code), users, roles, passwords.
 //! - [`challenge`]: the challenge (榜单), its content, lifecycle and access rules.
 //! - [`decimal`]: exact decimal values of indicators.
 
+pub mod application;
 pub mod audience;
 pub mod caller;
 pub mod challenge;

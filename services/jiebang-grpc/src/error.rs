@@ -58,6 +58,26 @@ fn domain_status(err: DomainError) -> Status {
                 }
                 Status::with_error_details(Code::InvalidArgument, message, details)
             }
+            DomainError::Ineligible(reasons) => {
+                let message = format!(
+                    "the application is not eligible: {}",
+                    reasons
+                        .iter()
+                        .map(|r| r.detail.clone())
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                );
+                let mut details = ErrorDetails::new();
+                details.set_error_info("INELIGIBLE", ERROR_DOMAIN, HashMap::new());
+                for r in reasons {
+                    details.add_precondition_failure_violation(
+                        format!("ELIGIBILITY_RULE_{}", r.rule.as_str()),
+                        "",
+                        r.detail,
+                    );
+                }
+                Status::with_error_details(Code::FailedPrecondition, message, details)
+            }
             DomainError::FailedPrecondition { reason, message } => {
                 with_info(Code::FailedPrecondition, message, reason)
             }

@@ -2,6 +2,7 @@
 //! give: stop accepting, let in-flight calls finish within the drain timeout, then close.
 
 use crate::config::{Config, SqliteSynchronous};
+use jiebang_application::ApplicationApi;
 use jiebang_audit::AuditApi;
 use jiebang_challenge::ChallengeApi;
 use jiebang_domain::Clock;
@@ -11,6 +12,7 @@ use jiebang_grpc::auth::{self, TokenKeys};
 use jiebang_grpc::{Platform, Settings};
 use jiebang_identity::IdentityApi;
 use jiebang_identity::bootstrap::{self, Bootstrap};
+use jiebang_proto::v1::application_service_server::ApplicationServiceServer;
 use jiebang_proto::v1::audit_service_server::AuditServiceServer;
 use jiebang_proto::v1::challenge_service_server::ChallengeServiceServer;
 use jiebang_proto::v1::event_service_server::EventServiceServer;
@@ -119,6 +121,9 @@ pub async fn start(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Run
     health
         .set_serving::<ChallengeServiceServer<ChallengeApi>>()
         .await;
+    health
+        .set_serving::<ApplicationServiceServer<ApplicationApi>>()
+        .await;
     health.set_serving::<AuditServiceServer<AuditApi>>().await;
     health.set_serving::<EventServiceServer<EventsApi>>().await;
     let reflection_v1 = tonic_reflection::server::Builder::configure()
@@ -146,6 +151,11 @@ pub async fn start(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Run
         )
         .add_service(
             ChallengeServiceServer::new(ChallengeApi::new(platform.clone()))
+                .max_decoding_message_size(limit)
+                .max_encoding_message_size(limit),
+        )
+        .add_service(
+            ApplicationServiceServer::new(ApplicationApi::new(platform.clone()))
                 .max_decoding_message_size(limit)
                 .max_encoding_message_size(limit),
         )

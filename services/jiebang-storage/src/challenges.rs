@@ -113,6 +113,22 @@ pub async fn get(store: &Store, id: &str) -> Result<Option<Challenge>, StoreErro
     row.as_ref().map(from_row).transpose()
 }
 
+/// Reads a challenge inside a write transaction, holding it against concurrent changes until
+/// the transaction ends (PostgreSQL `FOR SHARE`: a cancellation waits for in-flight
+/// submissions; SQLite's single writer gives the same).
+pub async fn get_shared(tx: &mut Tx, id: &str) -> Result<Option<Challenge>, StoreError> {
+    let lock = match tx.dialect() {
+        crate::Dialect::Postgres => " FOR SHARE",
+        crate::Dialect::Sqlite => "",
+    };
+    let sql = format!("SELECT {COLUMNS} FROM challenges WHERE id = $1{lock}");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(tx.conn())
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
 /// What a listing asks for. Visibility is part of the query so pages are never short because
 /// of rows the caller may not see.
 #[derive(Debug, Clone, Default)]

@@ -69,10 +69,20 @@ pub async fn update_organization(
 }
 
 pub async fn get_organization(store: &Store, id: &str) -> Result<Option<Organization>, StoreError> {
+    let mut conn = store.pool().acquire().await?;
+    get_organization_in(&mut conn, id).await
+}
+
+/// Reads an organisation on a given connection — inside a transaction, use this rather than
+/// the pool: a transaction that waits for a second pooled connection can starve the pool.
+pub async fn get_organization_in(
+    conn: &mut sqlx::AnyConnection,
+    id: &str,
+) -> Result<Option<Organization>, StoreError> {
     let sql = format!("SELECT {ORG_COLUMNS} FROM organizations WHERE id = $1");
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(id)
-        .fetch_optional(store.pool())
+        .fetch_optional(conn)
         .await?;
     row.as_ref().map(org_from_row).transpose()
 }

@@ -11,12 +11,14 @@
 //! - [`change`]: what every write carries besides its rows (actor, audit, event, idempotency).
 //! - [`audit`]: the per-resource hash chains, their verification and listing.
 //! - [`events`]: reading the outbox.
-//! - [`identity`], [`challenges`]: the rows of each resource.
+//! - [`identity`], [`challenges`], [`applications`]: the rows of each resource.
 //! - [`error`]: the storage error type and how database errors are classified.
 
+pub mod applications;
 pub mod audit;
 pub mod challenges;
 pub mod change;
+pub mod documents;
 pub mod error;
 pub mod events;
 pub mod identity;

@@ -193,16 +193,30 @@ impl Tx {
 
 fn migrator(dialect: Dialect) -> Migrator {
     let sources: &[(i64, &str, &'static str)] = match dialect {
-        Dialect::Sqlite => &[(
-            1,
-            "foundation",
-            include_str!("../migrations/sqlite/0001_foundation.sql"),
-        )],
-        Dialect::Postgres => &[(
-            1,
-            "foundation",
-            include_str!("../migrations/postgres/0001_foundation.sql"),
-        )],
+        Dialect::Sqlite => &[
+            (
+                1,
+                "foundation",
+                include_str!("../migrations/sqlite/0001_foundation.sql"),
+            ),
+            (
+                2,
+                "applications",
+                include_str!("../migrations/sqlite/0002_applications.sql"),
+            ),
+        ],
+        Dialect::Postgres => &[
+            (
+                1,
+                "foundation",
+                include_str!("../migrations/postgres/0001_foundation.sql"),
+            ),
+            (
+                2,
+                "applications",
+                include_str!("../migrations/postgres/0002_applications.sql"),
+            ),
+        ],
     };
     Migrator::with_migrations(
         sources

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod applications;
 mod audit;
 mod audit_concurrency;
 mod challenge_access;

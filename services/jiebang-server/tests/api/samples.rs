@@ -85,3 +85,78 @@ fn tranche(trigger: pb::TrancheTrigger, share: i32) -> pb::Tranche {
         description: String::new(),
     }
 }
+
+/// An application that follows [`porcelain_challenge`]: 50% on signing, 30% at the mid-term
+/// milestone, 20% at the final one, which promises the mandatory 550 kN.
+pub fn application_for(team: &crate::support::Team) -> pb::Application {
+    pb::Application {
+        title: "高强度瓷绝缘子配方与梯度烧成工艺".into(),
+        team: Some(pb::Team {
+            lead_organization: String::new(),
+            partner_organizations: vec![],
+            lead_person: team.lead_name.clone(),
+            members: vec![pb::TeamMember {
+                user: team.lead_name.clone(),
+                display_name: "李工".into(),
+                organization: team.org.clone(),
+                role: pb::TeamRole::Lead as i32,
+                duty: "总体技术负责".into(),
+            }],
+        }),
+        technical_plan: "采用高铝瓷配方，梯度烧成控制晶相，在线监测窑温。".into(),
+        requested_budget_fen: 350_000_000,
+        signing_share_basis_points: 5_000,
+        proposed_milestones: vec![
+            pb::ProposedMilestone {
+                title: "中期：样品试制与型式试验".into(),
+                deliverables: vec!["样品 20 只".into()],
+                due_after_months: 12,
+                indicator_targets: vec![pb::IndicatorTarget {
+                    indicator: "机电破坏负荷".into(),
+                    target_value: "500".into(),
+                }],
+                share_basis_points: 3_000,
+                mid_term: true,
+            },
+            pb::ProposedMilestone {
+                title: "结题：小批量试产".into(),
+                deliverables: vec!["第三方检测报告".into()],
+                due_after_months: 24,
+                indicator_targets: vec![pb::IndicatorTarget {
+                    indicator: "机电破坏负荷".into(),
+                    target_value: "560".into(),
+                }],
+                share_basis_points: 2_000,
+                mid_term: false,
+            },
+        ],
+        contacts: vec![pb::Contact {
+            person: "李工".into(),
+            phone: "13800000000".into(),
+            email: String::new(),
+        }],
+        ..Default::default()
+    }
+}
+
+pub const PLEDGE: &str = "本团队承诺按期完成全部考核指标，如未达到，愿承担相应责任。";
+
+/// A submission with the pledge signed at `now` by the team's lead person.
+pub fn submission(
+    team: &crate::support::Team,
+    name: &str,
+    now: jiebang_domain::Timestamp,
+) -> pb::SubmitApplicationRequest {
+    pb::SubmitApplicationRequest {
+        name: name.into(),
+        etag: String::new(),
+        pledge: Some(pb::ResponsibilityPledge {
+            signer: team.lead_name.clone(),
+            sign_time: Some(jiebang_grpc::convert::to_proto_time(now)),
+            text: PLEDGE.into(),
+            ..Default::default()
+        }),
+        validate_only: false,
+        request_id: String::new(),
+    }
+}

@@ -13,6 +13,7 @@ async fn every_service_reports_serving_on_the_health_service(app: &TestApp) {
     for service in [
         "jiebang.v1.IdentityService",
         "jiebang.v1.ChallengeService",
+        "jiebang.v1.ApplicationService",
         "jiebang.v1.AuditService",
         "jiebang.v1.EventService",
         "",
@@ -193,12 +194,12 @@ async fn sqlite_runs_in_wal_mode() {
 /// The services of later steps are in the contract but not served yet.
 #[tokio::test]
 async fn services_of_later_steps_answer_unimplemented() {
-    use jiebang_proto::v1::application_service_client::ApplicationServiceClient;
+    use jiebang_proto::v1::review_service_client::ReviewServiceClient;
     let app = TestApp::spawn(crate::support::Backend::Sqlite)
         .await
         .unwrap();
-    let status = ApplicationServiceClient::new(app.channel().await)
-        .get_application(pb::GetApplicationRequest::default())
+    let status = ReviewServiceClient::new(app.channel().await)
+        .get_expert(pb::GetExpertRequest::default())
         .await
         .unwrap_err();
     assert_eq!(status.code(), tonic::Code::Unimplemented);

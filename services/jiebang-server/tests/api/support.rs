@@ -459,3 +459,93 @@ impl TestApp {
             .expect("challenge")
     }
 }
+
+/// A research team: its organisation and its lead person.
+pub struct Team {
+    pub org: String,
+    pub lead: String,
+    /// `users/{id}` of the lead person.
+    pub lead_name: String,
+}
+
+impl TestApp {
+    /// A new team: an organisation of `org_type` in `region` and its lead person.
+    pub async fn team(&self, short: &str, org_type: pb::OrganizationType, region: &str) -> Team {
+        let org = self
+            .identity(Some(&self.admin_token))
+            .await
+            .create_organization(pb::CreateOrganizationRequest {
+                organization: Some(pb::Organization {
+                    display_name: format!("{short}研究团队单位"),
+                    r#type: org_type as i32,
+                    region: region.into(),
+                    unified_social_credit_code: credit_code(short),
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            })
+            .await
+            .expect("create team organisation")
+            .into_inner()
+            .organization
+            .expect("organisation")
+            .name;
+        let lead = self
+            .user(&format!("{short}.lead"), pb::Role::TeamMember, &org)
+            .await;
+        let lead_name = self
+            .identity(Some(&lead))
+            .await
+            .who_am_i(pb::WhoAmIRequest {})
+            .await
+            .expect("whoami")
+            .into_inner()
+            .user
+            .expect("user")
+            .name;
+        Team {
+            org,
+            lead,
+            lead_name,
+        }
+    }
+
+    pub async fn applications(
+        &self,
+        token: Option<&str>,
+    ) -> jiebang_proto::v1::application_service_client::ApplicationServiceClient<Authed> {
+        jiebang_proto::v1::application_service_client::ApplicationServiceClient::with_interceptor(
+            self.channel().await,
+            Bearer(token.map(str::to_owned)),
+        )
+    }
+
+    /// A DRAFT application of `team` to `challenge` that follows the sample challenge's rules.
+    pub async fn draft_application(&self, team: &Team, challenge: &str) -> pb::Application {
+        self.applications(Some(&team.lead))
+            .await
+            .create_application(pb::CreateApplicationRequest {
+                parent: challenge.into(),
+                application: Some(crate::samples::application_for(team)),
+                request_id: String::new(),
+            })
+            .await
+            .expect("create application")
+            .into_inner()
+            .application
+            .expect("application")
+    }
+
+    /// Submits with a pledge signed now by the lead person.
+    pub async fn submit_application(
+        &self,
+        team: &Team,
+        name: &str,
+    ) -> Result<pb::Application, Status> {
+        self.applications(Some(&team.lead))
+            .await
+            .submit_application(crate::samples::submission(team, name, self.clock.now()))
+            .await
+            .map(|r| r.into_inner().application.expect("application"))
+    }
+}
