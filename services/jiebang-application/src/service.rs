@@ -32,6 +32,10 @@ impl ApplicationApi {
     pub fn new(platform: Platform) -> Self {
         Self { platform }
     }
+
+    pub(crate) fn platform(&self) -> &Platform {
+        &self.platform
+    }
 }
 
 /// Who hears about a change to an application: its team (and the bureau, which sees all).
@@ -89,7 +93,7 @@ impl ApplicationApi {
     }
 
     /// The application and its challenge, if the caller may read them (NOT_FOUND otherwise).
-    async fn load(
+    pub(crate) async fn load(
         &self,
         caller: &Caller,
         name: &str,
@@ -624,37 +628,48 @@ impl ApplicationService for ApplicationApi {
         }))
     }
 
+    #[tracing::instrument(skip_all, fields(rpc = "GetBlindView"))]
     async fn get_blind_view(
         &self,
-        _request: Request<pb::GetBlindViewRequest>,
+        request: Request<pb::GetBlindViewRequest>,
     ) -> Result<Response<pb::GetBlindViewResponse>, Status> {
-        Err(Status::unimplemented(
-            "the blind view arrives with the document store",
-        ))
+        let caller = caller(&request).map_err(ApiError::from)?;
+        let blind = self.blind_view(&caller, &request.get_ref().name).await?;
+        Ok(Response::new(pb::GetBlindViewResponse {
+            blind_application: Some(blind),
+        }))
     }
 
+    #[tracing::instrument(skip_all, fields(rpc = "UploadDocument"))]
     async fn upload_document(
         &self,
-        _request: Request<Streaming<pb::UploadDocumentRequest>>,
+        request: Request<Streaming<pb::UploadDocumentRequest>>,
     ) -> Result<Response<pb::UploadDocumentResponse>, Status> {
-        Err(Status::unimplemented(
-            "document upload is not available yet",
-        ))
+        self.upload(request).await.map(Response::new)
     }
 
+    #[tracing::instrument(skip_all, fields(rpc = "DownloadDocument"))]
     async fn download_document(
         &self,
-        _request: Request<pb::DownloadDocumentRequest>,
+        request: Request<pb::DownloadDocumentRequest>,
     ) -> Result<Response<Self::DownloadDocumentStream>, Status> {
-        Err(Status::unimplemented(
-            "document download is not available yet",
-        ))
+        let caller = caller(&request).map_err(ApiError::from)?;
+        let rx = self.download(caller, request.into_inner()).await?;
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+        )))
     }
 
+    #[tracing::instrument(skip_all, fields(rpc = "GetDocument"))]
     async fn get_document(
         &self,
-        _request: Request<pb::GetDocumentRequest>,
+        request: Request<pb::GetDocumentRequest>,
     ) -> Result<Response<pb::GetDocumentResponse>, Status> {
-        Err(Status::unimplemented("documents are not available yet"))
+        let caller = caller(&request).map_err(ApiError::from)?;
+        let sha = parse_document_name(&request.get_ref().name, "name").map_err(ApiError::from)?;
+        let document = self.describe(&caller, sha).await?;
+        Ok(Response::new(pb::GetDocumentResponse {
+            document: Some(document),
+        }))
     }
 }

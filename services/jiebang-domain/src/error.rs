@@ -50,6 +50,9 @@ pub enum DomainError {
         reason: &'static str,
         message: String,
     },
+    /// A declared size is above a configured limit.
+    #[error("{message}")]
+    TooLarge { message: String },
     /// A unique thing (a username, a credit code) is already taken.
     #[error("{message}")]
     AlreadyExists {

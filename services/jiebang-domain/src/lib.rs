@@ -14,12 +14,14 @@
 //! - [`identity`]: organisations (with the unified social credit code), users, roles, passwords.
 //! - [`challenge`]: the challenge (榜单), its content, lifecycle and access rules.
 //! - [`decimal`]: exact decimal values of indicators.
+//! - [`document`]: accepted document types and upload declarations.
 
 pub mod application;
 pub mod audience;
 pub mod caller;
 pub mod challenge;
 pub mod decimal;
+pub mod document;
 pub mod error;
 pub mod identity;
 pub mod ids;

@@ -91,6 +91,9 @@ fn domain_status(err: DomainError) -> Status {
                 with_info(Code::Unauthenticated, message, "UNAUTHENTICATED")
             }
             DomainError::Aborted { reason, message } => with_info(Code::Aborted, message, reason),
+            DomainError::TooLarge { message } => {
+                with_info(Code::ResourceExhausted, message, "TOO_LARGE")
+            }
             DomainError::AlreadyExists { reason, message } => {
                 with_info(Code::AlreadyExists, message, reason)
             }

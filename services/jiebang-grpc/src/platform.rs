@@ -20,6 +20,10 @@ pub struct Settings {
     pub publication: PublicationLimits,
     /// How often event subscribers look for events committed by other processes.
     pub event_poll_interval: Duration,
+    /// Where document content is kept (content-addressed files).
+    pub document_dir: std::path::PathBuf,
+    /// The largest document accepted, in bytes.
+    pub max_document_bytes: i64,
 }
 
 impl Default for Settings {
@@ -27,6 +31,8 @@ impl Default for Settings {
         Self {
             publication: PublicationLimits::default(),
             event_poll_interval: Duration::from_millis(200),
+            document_dir: std::path::PathBuf::from("documents"),
+            max_document_bytes: 50 * 1024 * 1024,
         }
     }
 }

@@ -58,6 +58,11 @@ pub struct Config {
     pub database_url: Option<String>,
     /// `JIEBANG_DATA_DIR`: the SQLite database (and, later, documents) live here.
     pub data_dir: PathBuf,
+    /// `JIEBANG_DOCUMENT_DIR`: where uploaded documents are kept; unset means `documents/` in
+    /// the data directory. Replicas must share it.
+    pub document_dir: Option<PathBuf>,
+    /// `JIEBANG_MAX_DOCUMENT_BYTES`: the largest document accepted.
+    pub max_document_bytes: i64,
     /// `JIEBANG_SQLITE_SYNCHRONOUS`: `full` (default; survives power loss) or `normal`.
     pub sqlite_synchronous: SqliteSynchronous,
     /// `JIEBANG_DB_MAX_CONNECTIONS`: size of the connection pool.
@@ -98,6 +103,8 @@ impl Default for Config {
             listen_addr: SocketAddr::from(([127, 0, 0, 1], 50051)),
             database_url: None,
             data_dir: PathBuf::from("."),
+            document_dir: None,
+            max_document_bytes: 50 * 1024 * 1024,
             sqlite_synchronous: SqliteSynchronous::Full,
             db_max_connections: 16,
             bootstrap_admin_password: None,
@@ -127,6 +134,13 @@ impl Config {
             .map_err(Box::new)
     }
 
+    /// The document directory in effect.
+    pub fn document_dir(&self) -> PathBuf {
+        self.document_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("documents"))
+    }
+
     /// The database URL in effect.
     pub fn database_url(&self) -> String {
         match &self.database_url {
@@ -147,6 +161,9 @@ variable names without the JIEBANG_ prefix, in lower case):
   JIEBANG_DATABASE_URL             postgres://user@host/db for PostgreSQL
                                    [sqlite file jiebang.db in the data directory]
   JIEBANG_DATA_DIR                 data directory [.]
+  JIEBANG_DOCUMENT_DIR             uploaded documents; replicas must share it
+                                   [documents/ in the data directory]
+  JIEBANG_MAX_DOCUMENT_BYTES       largest document accepted [52428800]
   JIEBANG_SQLITE_SYNCHRONOUS       full | normal: SQLite durability [full]
   JIEBANG_DB_MAX_CONNECTIONS       connection pool size [16]
   JIEBANG_BOOTSTRAP_ADMIN_PASSWORD password of the first `admin` on an empty database

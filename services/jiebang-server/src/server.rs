@@ -102,6 +102,8 @@ pub async fn start(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Run
                 ..PublicationLimits::default()
             },
             event_poll_interval: config.event_poll_interval,
+            document_dir: config.document_dir(),
+            max_document_bytes: config.max_document_bytes,
         }),
         events_committed: Arc::new(Notify::new()),
     };

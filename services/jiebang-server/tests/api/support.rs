@@ -60,7 +60,7 @@ pub struct Database {
     pub url: String,
     /// The PostgreSQL database to drop at the end.
     pg_name: Option<String>,
-    _dir: Arc<tempfile::TempDir>,
+    dir: Arc<tempfile::TempDir>,
 }
 
 impl Database {
@@ -75,7 +75,7 @@ impl Database {
                     dir.path().join("jiebang.db").display()
                 ),
                 pg_name: None,
-                _dir: dir,
+                dir,
             }),
             Backend::Postgres => {
                 sqlx::any::install_default_drivers();
@@ -104,7 +104,7 @@ impl Database {
                 Some(Self {
                     url: format!("{base}/{name}"),
                     pg_name: Some(name),
-                    _dir: dir,
+                    dir,
                 })
             }
         }
@@ -120,6 +120,11 @@ impl Database {
             .execute(&mut conn)
             .await;
         }
+    }
+
+    /// The test's own directory (documents are kept under it).
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.path()
     }
 
     /// A direct connection, for tests that tamper with stored rows as an attacker would.
@@ -145,6 +150,7 @@ pub fn test_config(db: &Database) -> Config {
     Config {
         listen_addr: "127.0.0.1:0".parse().expect("addr"),
         database_url: Some(db.url.clone()),
+        document_dir: Some(db.dir().join("documents")),
         bootstrap_admin_password: Some(Secret::new(ADMIN_PASSWORD)),
         min_application_window: Duration::from_secs(3600),
         // Tests move the clock by days; tokens outlive that unless a test checks expiry.
@@ -404,10 +410,16 @@ impl TestApp {
 
     /// A DRAFT challenge of the cast's publisher.
     pub async fn draft(&self, cast: &Cast, title: &str) -> pb::Challenge {
+        self.draft_of(cast, crate::samples::porcelain_challenge(title))
+            .await
+    }
+
+    /// A DRAFT of the given content.
+    pub async fn draft_of(&self, cast: &Cast, challenge: pb::Challenge) -> pb::Challenge {
         self.challenges(Some(&cast.publisher))
             .await
             .create_challenge(pb::CreateChallengeRequest {
-                challenge: Some(crate::samples::porcelain_challenge(title)),
+                challenge: Some(challenge),
                 request_id: String::new(),
             })
             .await
@@ -419,7 +431,13 @@ impl TestApp {
 
     /// A challenge submitted by its publisher and approved by the bureau.
     pub async fn approved(&self, cast: &Cast, title: &str) -> pb::Challenge {
-        let draft = self.draft(cast, title).await;
+        self.approved_of(cast, crate::samples::porcelain_challenge(title))
+            .await
+    }
+
+    /// The given content, submitted and approved.
+    pub async fn approved_of(&self, cast: &Cast, challenge: pb::Challenge) -> pb::Challenge {
+        let draft = self.draft_of(cast, challenge).await;
         self.challenges(Some(&cast.publisher))
             .await
             .submit_challenge(pb::SubmitChallengeRequest {
@@ -443,7 +461,18 @@ impl TestApp {
 
     /// A challenge published now with a window of `window`.
     pub async fn published(&self, cast: &Cast, title: &str, window: Duration) -> pb::Challenge {
-        let approved = self.approved(cast, title).await;
+        self.published_of(cast, crate::samples::porcelain_challenge(title), window)
+            .await
+    }
+
+    /// The given content, approved and published now with a window of `window`.
+    pub async fn published_of(
+        &self,
+        cast: &Cast,
+        challenge: pb::Challenge,
+        window: Duration,
+    ) -> pb::Challenge {
+        let approved = self.approved_of(cast, challenge).await;
         let close = self.clock.now().plus(window);
         self.challenges(Some(&cast.publisher))
             .await
