@@ -1,6 +1,7 @@
 //! End to end: the real `jiebang-server` binary driven by the real `jiebang` CLI, as the bureau
 //! and a publisher would use them, on SQLite and on PostgreSQL.
 
+mod applications;
 mod publication;
 mod replicas;
 mod server_process;

@@ -17,7 +17,13 @@ impl std::fmt::Display for Explained {
 impl std::error::Error for Explained {}
 
 pub fn explain(status: &Status, server: &str) -> Explained {
-    let mut text = format!("{}: {}", describe(status.code()), status.message());
+    let what = describe(status.code());
+    // Some server messages already start with the same words; say them once.
+    let mut text = if status.message().starts_with(what) {
+        status.message().to_owned()
+    } else {
+        format!("{what}: {}", status.message())
+    };
     if let Some(bad) = status.get_details_bad_request() {
         for violation in bad.field_violations {
             text.push_str(&format!(

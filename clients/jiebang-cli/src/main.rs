@@ -4,6 +4,7 @@
 //! `--output json`, as JSON for scripts. Failures print what went wrong and how to fix it, and
 //! exit with status 1.
 
+mod application_file;
 mod challenge_file;
 mod client;
 mod commands;
@@ -55,6 +56,12 @@ enum Command {
     /// Challenges (榜单): draft, submit, approve, publish, cancel, list, show.
     #[command(subcommand)]
     Challenge(commands::challenge::ChallengeCommand),
+    /// Applications (揭榜): create, edit, submit with the pledge, withdraw, formal check.
+    #[command(subcommand)]
+    Application(commands::application::ApplicationCommand),
+    /// Documents: upload and download with progress, checked by SHA-256.
+    #[command(subcommand)]
+    Document(commands::document::DocumentCommand),
     /// The audit trail (admins).
     #[command(subcommand)]
     Audit(commands::audit::AuditCommand),
@@ -88,7 +95,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Organization(cmd) => commands::identity::org(&ctx, cmd).await,
         Command::User(cmd) => commands::identity::user(&ctx, cmd).await,
         Command::Challenge(cmd) => commands::challenge::run(&ctx, cmd).await,
+        Command::Application(cmd) => commands::application::run(&ctx, cmd).await,
+        Command::Document(cmd) => commands::document::run(&ctx, cmd).await,
         Command::Audit(cmd) => commands::audit::run(&ctx, cmd).await,
         Command::Events(cmd) => commands::events::run(&ctx, cmd).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// Catches conflicting argument names and other definition mistakes of the command tree.
+    #[test]
+    fn the_command_line_is_well_formed() {
+        super::Cli::command().debug_assert();
     }
 }

@@ -438,3 +438,201 @@ mod tests {
         assert_eq!(yuan(-150), "-1.50 元");
     }
 }
+
+pub fn application_state(value: i32) -> String {
+    pb::ApplicationState::try_from(value)
+        .map(|s| short(s.as_str_name(), "APPLICATION_STATE_"))
+        .unwrap_or_else(|_| value.to_string())
+}
+
+#[derive(Serialize)]
+pub struct ApplicationView {
+    pub name: String,
+    pub challenge: String,
+    pub title: String,
+    pub state: String,
+    pub lead_organization: String,
+    pub partner_organizations: Vec<String>,
+    pub lead_person: String,
+    pub requested_budget_fen: i64,
+    pub signing_share_basis_points: i32,
+    pub milestones: Vec<String>,
+    pub documents: Vec<String>,
+    pub pledge_signer: String,
+    pub submit_time: String,
+    pub formal_check: String,
+    pub ineligibility_reasons: Vec<String>,
+    pub withdrawal_reason: String,
+    pub etag: String,
+}
+
+impl From<&pb::Application> for ApplicationView {
+    fn from(a: &pb::Application) -> Self {
+        let team = a.team.clone().unwrap_or_default();
+        let check = a.formal_check.clone();
+        Self {
+            name: a.name.clone(),
+            challenge: a.challenge.clone(),
+            title: a.title.clone(),
+            state: application_state(a.state),
+            lead_organization: team.lead_organization,
+            partner_organizations: team.partner_organizations,
+            lead_person: team.lead_person,
+            requested_budget_fen: a.requested_budget_fen,
+            signing_share_basis_points: a.signing_share_basis_points,
+            milestones: a
+                .proposed_milestones
+                .iter()
+                .map(|m| {
+                    format!(
+                        "{} (month {}, {}%{})",
+                        m.title,
+                        m.due_after_months,
+                        f64::from(m.share_basis_points) / 100.0,
+                        if m.mid_term { ", mid-term" } else { "" }
+                    )
+                })
+                .collect(),
+            documents: a.documents.clone(),
+            pledge_signer: a
+                .pledge
+                .as_ref()
+                .map(|p| p.signer.clone())
+                .unwrap_or_default(),
+            submit_time: time(a.submit_time.as_ref()),
+            formal_check: check
+                .as_ref()
+                .map(|c| {
+                    enum_name(
+                        c.outcome,
+                        pb::FormalCheckOutcome::as_str_name,
+                        "FORMAL_CHECK_OUTCOME_",
+                    )
+                })
+                .unwrap_or_default(),
+            ineligibility_reasons: check
+                .map(|c| {
+                    c.reasons
+                        .iter()
+                        .map(|r| {
+                            format!(
+                                "{}: {}",
+                                enum_name(
+                                    r.rule,
+                                    pb::EligibilityRule::as_str_name,
+                                    "ELIGIBILITY_RULE_"
+                                ),
+                                r.detail
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            withdrawal_reason: a.withdrawal_reason.clone(),
+            etag: a.etag.clone(),
+        }
+    }
+}
+
+pub fn applications_table(applications: &[pb::Application]) -> String {
+    let mut t = table(&[
+        "name",
+        "title",
+        "state",
+        "lead organisation",
+        "budget",
+        "submitted",
+    ]);
+    for a in applications.iter().map(ApplicationView::from) {
+        t.add_row(vec![
+            a.name,
+            a.title,
+            a.state,
+            a.lead_organization,
+            yuan(a.requested_budget_fen),
+            a.submit_time,
+        ]);
+    }
+    t.to_string()
+}
+
+pub fn application_detail(a: &pb::Application) -> String {
+    let v = ApplicationView::from(a);
+    let mut t = table(&["field", "value"]);
+    let rows: Vec<(&str, String)> = vec![
+        ("name", v.name.clone()),
+        ("challenge", v.challenge.clone()),
+        ("title", v.title.clone()),
+        ("state", v.state.clone()),
+        ("lead organisation", v.lead_organization.clone()),
+        ("partners", v.partner_organizations.join("\n")),
+        ("lead person", v.lead_person.clone()),
+        ("requested budget", yuan(v.requested_budget_fen)),
+        (
+            "on signing",
+            format!("{}%", f64::from(v.signing_share_basis_points) / 100.0),
+        ),
+        ("milestones", v.milestones.join("\n")),
+        ("documents", v.documents.join("\n")),
+        ("pledge signed by", v.pledge_signer.clone()),
+        ("submitted", v.submit_time.clone()),
+        ("formal check", v.formal_check.clone()),
+        ("ineligible because", v.ineligibility_reasons.join("\n")),
+        ("withdrawn because", v.withdrawal_reason.clone()),
+        ("etag", v.etag.clone()),
+    ];
+    for (field, value) in rows {
+        if !value.is_empty() {
+            t.add_row(vec![field.to_owned(), value]);
+        }
+    }
+    t.to_string()
+}
+
+#[derive(Serialize)]
+pub struct DocumentView {
+    pub name: String,
+    pub sha256: String,
+    pub size_bytes: i64,
+    pub media_type: String,
+    pub file_name: String,
+    pub purpose: String,
+    pub uploader: String,
+    pub create_time: String,
+}
+
+impl From<&pb::Document> for DocumentView {
+    fn from(d: &pb::Document) -> Self {
+        Self {
+            name: d.name.clone(),
+            sha256: d.sha256.clone(),
+            size_bytes: d.size_bytes,
+            media_type: d.media_type.clone(),
+            file_name: d.file_name.clone(),
+            purpose: enum_name(
+                d.purpose,
+                pb::DocumentPurpose::as_str_name,
+                "DOCUMENT_PURPOSE_",
+            ),
+            uploader: d.uploader.clone(),
+            create_time: time(d.create_time.as_ref()),
+        }
+    }
+}
+
+pub fn document_detail(d: &pb::Document) -> String {
+    let v = DocumentView::from(d);
+    let mut t = table(&["field", "value"]);
+    for (field, value) in [
+        ("name", v.name),
+        ("file name", v.file_name),
+        ("media type", v.media_type),
+        ("size", format!("{} bytes", v.size_bytes)),
+        ("purpose", v.purpose),
+        ("uploader", v.uploader),
+        ("stored", v.create_time),
+    ] {
+        t.add_row(vec![field.to_owned(), value]);
+    }
+    t.to_string()
+}

@@ -1,8 +1,10 @@
 //! One module per command family.
 
+pub mod application;
 pub mod audit;
 pub mod auth;
 pub mod challenge;
+pub mod document;
 pub mod events;
 pub mod identity;
 
