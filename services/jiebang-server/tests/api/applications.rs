@@ -265,6 +265,69 @@ async fn each_eligibility_rule_refuses_by_name(app: &TestApp) {
     );
 }
 
+async fn region_consortium_and_past_winner_rules_follow_the_challenge(app: &TestApp) {
+    let cast = app.cast().await;
+    let mut local = crate::samples::porcelain_challenge("仅限宁波且不得联合申报");
+    let e = local.eligibility.as_mut().unwrap();
+    e.region_prefixes = vec!["3302".into()];
+    e.max_partners = Some(0);
+    e.bar_past_winners = true;
+    let challenge = app.published_of(&cast, local, 30 * DAY).await;
+
+    // A Hangzhou (3301) university in a consortium with one partner.
+    let team = app
+        .team("hz", pb::OrganizationType::University, "330100")
+        .await;
+    let partner = app
+        .team("hzpartner", pb::OrganizationType::Enterprise, "330200")
+        .await;
+    let mut consortium = crate::samples::application_for(&team);
+    consortium.team.as_mut().unwrap().partner_organizations = vec![partner.org.clone()];
+    let draft = app
+        .applications(Some(&team.lead))
+        .await
+        .create_application(pb::CreateApplicationRequest {
+            parent: challenge.name.clone(),
+            application: Some(consortium),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .application
+        .unwrap();
+    let status = app
+        .submit_application(&team, &draft.name)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        failed_rules(&status),
+        vec![
+            "ELIGIBILITY_RULE_REGION",
+            "ELIGIBILITY_RULE_CONSORTIUM_SIZE"
+        ]
+    );
+
+    // A Ningbo team that won a challenge of the same round (appointed by step 3's review).
+    let winner = app
+        .team("nbwinner", pb::OrganizationType::Enterprise, "330200")
+        .await;
+    let earlier = app.published(&cast, "同批次已揭榜的榜单", 30 * DAY).await;
+    let won = app.draft_application(&winner, &earlier.name).await;
+    let mut db = app.db.connect().await;
+    sqlx::query("UPDATE applications SET state = 'APPOINTED' WHERE id = $1")
+        .bind(won.name.rsplit('/').next().unwrap())
+        .execute(&mut db)
+        .await
+        .unwrap();
+    let draft = app.draft_application(&winner, &challenge.name).await;
+    let status = app
+        .submit_application(&winner, &draft.name)
+        .await
+        .unwrap_err();
+    assert_eq!(failed_rules(&status), vec!["ELIGIBILITY_RULE_PAST_WINNER"]);
+}
+
 async fn an_organisation_takes_part_in_at_most_three_applications_per_round(app: &TestApp) {
     let cast = app.cast().await;
     let busy = app
@@ -549,6 +612,7 @@ on_both_backends!(
     only_team_members_apply_and_only_the_lead_person_submits,
     a_draft_is_validated_field_by_field,
     each_eligibility_rule_refuses_by_name,
+    region_consortium_and_past_winner_rules_follow_the_challenge,
     an_organisation_takes_part_in_at_most_three_applications_per_round,
     the_deadline_is_exact_for_submission_and_withdrawal,
     the_bureau_records_the_formal_check_after_the_deadline_and_the_team_hears_of_it,
