@@ -105,10 +105,17 @@ pub async fn update(tx: &mut Tx, c: &Challenge, expected_version: i64) -> Result
 }
 
 pub async fn get(store: &Store, id: &str) -> Result<Option<Challenge>, StoreError> {
+    let mut conn = store.pool().acquire().await?;
+    get_in(&mut conn, id).await
+}
+
+/// Reads a challenge on a connection the caller already holds (never take a second pooled
+/// connection while holding one: enough such callers at once would starve the pool).
+pub async fn get_in(conn: &mut sqlx::AnyConnection, id: &str) -> Result<Option<Challenge>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM challenges WHERE id = $1");
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(id)
-        .fetch_optional(store.pool())
+        .fetch_optional(conn)
         .await?;
     row.as_ref().map(from_row).transpose()
 }
