@@ -111,7 +111,10 @@ pub async fn get(store: &Store, id: &str) -> Result<Option<Challenge>, StoreErro
 
 /// Reads a challenge on a connection the caller already holds (never take a second pooled
 /// connection while holding one: enough such callers at once would starve the pool).
-pub async fn get_in(conn: &mut sqlx::AnyConnection, id: &str) -> Result<Option<Challenge>, StoreError> {
+pub async fn get_in(
+    conn: &mut sqlx::AnyConnection,
+    id: &str,
+) -> Result<Option<Challenge>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM challenges WHERE id = $1");
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(id)
