@@ -17,6 +17,8 @@ use jiebang_proto::v1::audit_service_server::AuditServiceServer;
 use jiebang_proto::v1::challenge_service_server::ChallengeServiceServer;
 use jiebang_proto::v1::event_service_server::EventServiceServer;
 use jiebang_proto::v1::identity_service_server::IdentityServiceServer;
+use jiebang_proto::v1::review_service_server::ReviewServiceServer;
+use jiebang_review::ReviewApi;
 use jiebang_storage::{Store, StoreOptions, Synchronous};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -126,6 +128,7 @@ pub async fn start(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Run
     health
         .set_serving::<ApplicationServiceServer<ApplicationApi>>()
         .await;
+    health.set_serving::<ReviewServiceServer<ReviewApi>>().await;
     health.set_serving::<AuditServiceServer<AuditApi>>().await;
     health.set_serving::<EventServiceServer<EventsApi>>().await;
     let reflection_v1 = tonic_reflection::server::Builder::configure()
@@ -158,6 +161,11 @@ pub async fn start(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Run
         )
         .add_service(
             ApplicationServiceServer::new(ApplicationApi::new(platform.clone()))
+                .max_decoding_message_size(limit)
+                .max_encoding_message_size(limit),
+        )
+        .add_service(
+            ReviewServiceServer::new(ReviewApi::new(platform.clone()))
                 .max_decoding_message_size(limit)
                 .max_encoding_message_size(limit),
         )

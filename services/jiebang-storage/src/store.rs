@@ -204,6 +204,11 @@ fn migrator(dialect: Dialect) -> Migrator {
                 "applications",
                 include_str!("../migrations/sqlite/0002_applications.sql"),
             ),
+            (
+                3,
+                "review",
+                include_str!("../migrations/sqlite/0003_review.sql"),
+            ),
         ],
         Dialect::Postgres => &[
             (
@@ -215,6 +220,11 @@ fn migrator(dialect: Dialect) -> Migrator {
                 2,
                 "applications",
                 include_str!("../migrations/postgres/0002_applications.sql"),
+            ),
+            (
+                3,
+                "review",
+                include_str!("../migrations/postgres/0003_review.sql"),
             ),
         ],
     };

@@ -332,6 +332,16 @@ impl Application {
     }
 }
 
+impl Application {
+    /// ELIGIBLE → UNDER_REVIEW when the application's experts are assigned.
+    pub fn start_review(&self, now: Timestamp) -> Result<Self, DomainError> {
+        self.expect_state(&[ApplicationState::Eligible], "review")?;
+        let mut next = self.next(now);
+        next.state = ApplicationState::UnderReview;
+        Ok(next)
+    }
+}
+
 /// Applications are taken only while the challenge is PUBLISHED and its window open.
 fn ensure_open(challenge: &Challenge, now: Timestamp) -> Result<(), DomainError> {
     if challenge.is_open_for_applications(now) {

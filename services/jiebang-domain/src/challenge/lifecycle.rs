@@ -386,6 +386,24 @@ impl Challenge {
         Ok(next)
     }
 
+    /// APPLICATIONS_CLOSED → UNDER_REVIEW when the experts are first assigned (bureau only).
+    pub fn start_review(&self, caller: &Caller, now: Timestamp) -> Result<Self, DomainError> {
+        access::ensure_admin(caller, "start the review")?;
+        if self.state_at(now) != ChallengeState::ApplicationsClosed {
+            return Err(DomainError::precondition(
+                "CHALLENGE_WRONG_STATE",
+                format!(
+                    "the review of {} starts after the application deadline; it is {}",
+                    self.name(),
+                    self.state_at(now).as_str()
+                ),
+            ));
+        }
+        let mut next = self.next(now);
+        next.state = ChallengeState::UnderReview;
+        Ok(next)
+    }
+
     /// PUBLISHED → APPLICATIONS_CLOSED once the deadline has passed; `None` if not due.
     pub fn close_if_due(&self, now: Timestamp) -> Option<Self> {
         (self.state == ChallengeState::Published

@@ -7,3 +7,4 @@ pub mod aggregation;
 pub mod assignment;
 pub mod conflicts;
 pub mod notice;
+pub mod pool;

@@ -14,5 +14,6 @@ mod documents;
 mod events;
 mod idempotency;
 mod identity;
+mod review;
 mod samples;
 mod server;

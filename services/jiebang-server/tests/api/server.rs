@@ -14,6 +14,7 @@ async fn every_service_reports_serving_on_the_health_service(app: &TestApp) {
         "jiebang.v1.IdentityService",
         "jiebang.v1.ChallengeService",
         "jiebang.v1.ApplicationService",
+        "jiebang.v1.ReviewService",
         "jiebang.v1.AuditService",
         "jiebang.v1.EventService",
         "",
@@ -194,12 +195,12 @@ async fn sqlite_runs_in_wal_mode() {
 /// The services of later steps are in the contract but not served yet.
 #[tokio::test]
 async fn services_of_later_steps_answer_unimplemented() {
-    use jiebang_proto::v1::review_service_client::ReviewServiceClient;
+    use jiebang_proto::v1::milestone_service_client::MilestoneServiceClient;
     let app = TestApp::spawn(crate::support::Backend::Sqlite)
         .await
         .unwrap();
-    let status = ReviewServiceClient::new(app.channel().await)
-        .get_expert(pb::GetExpertRequest::default())
+    let status = MilestoneServiceClient::new(app.channel().await)
+        .get_project(pb::GetProjectRequest::default())
         .await
         .unwrap_err();
     assert_eq!(status.code(), tonic::Code::Unimplemented);

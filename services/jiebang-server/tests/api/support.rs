@@ -578,3 +578,58 @@ impl TestApp {
             .map(|r| r.into_inner().application.expect("application"))
     }
 }
+
+impl TestApp {
+    pub async fn review(
+        &self,
+        token: Option<&str>,
+    ) -> jiebang_proto::v1::review_service_client::ReviewServiceClient<Authed> {
+        jiebang_proto::v1::review_service_client::ReviewServiceClient::with_interceptor(
+            self.channel().await,
+            Bearer(token.map(str::to_owned)),
+        )
+    }
+
+    /// An expert of `organization` in the pool, with the given fields and keywords; returns the
+    /// expert's name and token.
+    pub async fn expert(
+        &self,
+        username: &str,
+        organization: &str,
+        fields: &[&str],
+        keywords: &[&str],
+    ) -> (String, String) {
+        let token = self.user(username, pb::Role::Expert, organization).await;
+        let user = self
+            .identity(Some(&token))
+            .await
+            .who_am_i(pb::WhoAmIRequest {})
+            .await
+            .expect("whoami")
+            .into_inner()
+            .user
+            .expect("user")
+            .name;
+        let expert = self
+            .review(Some(&self.admin_token))
+            .await
+            .create_expert(pb::CreateExpertRequest {
+                expert: Some(pb::Expert {
+                    user,
+                    fields_of_expertise: fields.iter().map(|f| (*f).to_owned()).collect(),
+                    keywords: keywords.iter().map(|k| (*k).to_owned()).collect(),
+                    affiliation: organization.into(),
+                    max_load: 10,
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            })
+            .await
+            .expect("create expert")
+            .into_inner()
+            .expert
+            .expect("expert")
+            .name;
+        (expert, token)
+    }
+}

@@ -1,0 +1,14 @@
+//! `ReviewService`: expert review (专家评审).
+//!
+//! - [`pool`]: the expert pool (create, read, list, update).
+//! - [`assign`]: pins and forbids, the exact assignment of experts, panels, assignments,
+//!   recorded conflicts.
+//! - [`service`]: the gRPC trait, routing each RPC to its handler. Scoring, ranking, the public
+//!   notice and appointment answer UNIMPLEMENTED until they land.
+
+pub mod assign;
+pub mod convert;
+pub mod pool;
+pub mod service;
+
+pub use service::ReviewApi;

@@ -1,0 +1,560 @@
+//! Expert review, first part: the pool, conflicts of interest, and the exact assignment of
+//! experts to applications.
+
+use crate::on_both_backends;
+use crate::support::{Cast, Team, TestApp, code_of, reason_of, violated_fields};
+use jiebang_proto::v1 as pb;
+use std::collections::BTreeSet;
+use std::time::Duration;
+use tonic::Code;
+
+const DAY: Duration = Duration::from_secs(86_400);
+
+/// A challenge past its deadline with `teams` eligible applications, formally checked.
+async fn closed_with_applications(
+    app: &TestApp,
+    cast: &Cast,
+    teams: &[&Team],
+) -> (pb::Challenge, Vec<String>) {
+    let challenge = app.published(cast, "评审分配测试榜单", 2 * DAY).await;
+    let mut names = Vec::new();
+    for team in teams {
+        let draft = app.draft_application(team, &challenge.name).await;
+        app.submit_application(team, &draft.name).await.unwrap();
+        names.push(draft.name);
+    }
+    app.clock.advance(3 * DAY);
+    for name in &names {
+        app.applications(Some(&cast.admin))
+            .await
+            .record_formal_check(pb::RecordFormalCheckRequest {
+                name: name.clone(),
+                outcome: pb::FormalCheckOutcome::Eligible as i32,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+    }
+    (challenge, names)
+}
+
+async fn the_bureau_keeps_the_pool_and_experts_keep_their_own_profile(app: &TestApp) {
+    let cast = app.cast().await;
+    let institute = app
+        .organization("材料研究所", pb::OrganizationType::Institute)
+        .await;
+    let (expert, token) = app
+        .expert(
+            "zhou.expert",
+            &institute,
+            &["electric_porcelain"],
+            &["烧成"],
+        )
+        .await;
+
+    let mut mine = app.review(Some(&token)).await;
+    let profile = mine
+        .get_expert(pb::GetExpertRequest {
+            name: expert.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .expert
+        .unwrap();
+    assert_eq!(profile.max_load, 10);
+    assert_eq!(
+        profile.availability,
+        pb::ExpertAvailability::Available as i32
+    );
+    let updated = mine
+        .update_expert(pb::UpdateExpertRequest {
+            expert: Some(pb::Expert {
+                name: expert.clone(),
+                etag: profile.etag.clone(),
+                keywords: vec!["烧成".into(), "釉料".into()],
+                ..Default::default()
+            }),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["keywords".into()],
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .expert
+        .unwrap();
+    assert_eq!(updated.keywords, vec!["烧成", "釉料"]);
+    let own_load = mine
+        .update_expert(pb::UpdateExpertRequest {
+            expert: Some(pb::Expert {
+                name: expert.clone(),
+                etag: updated.etag.clone(),
+                max_load: 200,
+                ..Default::default()
+            }),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["max_load".into()],
+            }),
+            request_id: String::new(),
+        })
+        .await;
+    assert_eq!(code_of(own_load), Code::PermissionDenied);
+
+    for outsider in [&cast.publisher, &cast.team_member, &cast.expert] {
+        let seen = app
+            .review(Some(outsider))
+            .await
+            .get_expert(pb::GetExpertRequest {
+                name: expert.clone(),
+            })
+            .await;
+        assert_eq!(code_of(seen), Code::NotFound);
+        let listed = app
+            .review(Some(outsider))
+            .await
+            .list_experts(pb::ListExpertsRequest::default())
+            .await;
+        assert_eq!(code_of(listed), Code::PermissionDenied);
+    }
+
+    // Only users with the expert role enter the pool, once.
+    let publisher_user = app
+        .identity(Some(&cast.publisher))
+        .await
+        .who_am_i(pb::WhoAmIRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .user
+        .unwrap()
+        .name;
+    let mut admin = app.review(Some(&cast.admin)).await;
+    let not_expert = admin
+        .create_expert(pb::CreateExpertRequest {
+            expert: Some(pb::Expert {
+                user: publisher_user,
+                fields_of_expertise: vec!["electric_porcelain".into()],
+                affiliation: institute.clone(),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(reason_of(&not_expert), "NOT_AN_EXPERT");
+    let twice = admin
+        .create_expert(pb::CreateExpertRequest {
+            expert: Some(pb::Expert {
+                user: profile.user.clone(),
+                fields_of_expertise: vec!["electric_porcelain".into()],
+                affiliation: institute.clone(),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(twice.code(), Code::AlreadyExists);
+    let no_fields = admin
+        .create_expert(pb::CreateExpertRequest {
+            expert: Some(pb::Expert {
+                user: profile.user,
+                affiliation: institute,
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        violated_fields(&no_fields),
+        vec!["expert.fields_of_expertise"]
+    );
+}
+
+async fn experts_are_assigned_optimally_and_never_across_a_conflict(app: &TestApp) {
+    let cast = app.cast().await;
+    let a = app
+        .team("ta", pb::OrganizationType::University, "330100")
+        .await;
+    let b = app
+        .team("tb", pb::OrganizationType::University, "330100")
+        .await;
+    let c = app
+        .team("tc", pb::OrganizationType::Enterprise, "330100")
+        .await;
+    let (challenge, applications) = closed_with_applications(app, &cast, &[&a, &b, &c]).await;
+
+    let institute = app
+        .organization("评审专家所在研究所", pb::OrganizationType::Institute)
+        .await;
+    let mut pool = Vec::new();
+    for i in 0..4 {
+        pool.push(
+            app.expert(
+                &format!("free{i}"),
+                &institute,
+                &["electric_porcelain"],
+                &["烧成", "晶相"],
+            )
+            .await,
+        );
+    }
+    // Conflicted experts: one works for team A, one for the publisher; neither may review A.
+    let (same_org, _) = app
+        .expert("same.org", &a.org, &["electric_porcelain"], &["烧成"])
+        .await;
+    let (publisher_side, _) = app
+        .expert(
+            "publisher.side",
+            &cast.publisher_org,
+            &["electric_porcelain"],
+            &["烧成"],
+        )
+        .await;
+    // An expert of another field is not drawn unless asked.
+    let (other_field, _) = app
+        .expert("compressors", &institute, &["air_compressors"], &[])
+        .await;
+
+    let mut admin = app.review(Some(&cast.admin)).await;
+    let even = admin
+        .solve_assignments(pb::SolveAssignmentsRequest {
+            challenge: challenge.name.clone(),
+            experts_per_application: 4,
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(violated_fields(&even), vec!["experts_per_application"]);
+
+    let solved = admin
+        .solve_assignments(pb::SolveAssignmentsRequest {
+            challenge: challenge.name.clone(),
+            experts_per_application: 3,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(solved.feasible, "{:?}", solved.infeasibility_reasons);
+    assert_eq!(solved.assignments.len(), 9);
+    assert_eq!(
+        solved.candidate_expert_count, 6,
+        "the other field's expert is not drawn"
+    );
+    for application in &applications {
+        let experts: BTreeSet<&str> = solved
+            .assignments
+            .iter()
+            .filter(|x| &x.application == application)
+            .map(|x| x.expert.as_str())
+            .collect();
+        assert_eq!(experts.len(), 3, "three distinct experts for {application}");
+        assert!(!experts.contains(other_field.as_str()));
+        assert!(
+            !experts.contains(publisher_side.as_str()),
+            "the publisher's expert reviews nobody"
+        );
+        if application == &applications[0] {
+            assert!(
+                !experts.contains(same_org.as_str()),
+                "team A's colleague does not review A"
+            );
+        }
+    }
+    assert_eq!(
+        solved.total_affinity,
+        solved.assignments.iter().map(|x| x.affinity).sum::<i64>()
+    );
+
+    // The challenge and its applications are now under review; conflicts are on record.
+    let now = app
+        .challenges(Some(&cast.admin))
+        .await
+        .get_challenge(pb::GetChallengeRequest {
+            name: challenge.name.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .challenge
+        .unwrap();
+    assert_eq!(now.state, pb::ChallengeState::UnderReview as i32);
+    let a_now = app
+        .applications(Some(&a.lead))
+        .await
+        .get_application(pb::GetApplicationRequest {
+            name: applications[0].clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .application
+        .unwrap();
+    assert_eq!(a_now.state, pb::ApplicationState::UnderReview as i32);
+    let conflicts = admin
+        .list_conflicts(pb::ListConflictsRequest {
+            parent: challenge.name.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .conflicts;
+    let kinds: BTreeSet<(String, i32)> = conflicts
+        .iter()
+        .map(|c| (c.expert.clone(), c.r#type))
+        .collect();
+    assert!(kinds.contains(&(same_org.clone(), pb::ConflictType::SameOrganization as i32)));
+    assert!(kinds.contains(&(publisher_side.clone(), pb::ConflictType::Publisher as i32)));
+
+    // Each expert sees only their own assignments.
+    let (first, first_token) = &pool[0];
+    let own = app
+        .review(Some(first_token))
+        .await
+        .list_assignments(pb::ListAssignmentsRequest {
+            parent: "challenges/-/applications/-".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .assignments;
+    assert!(own.iter().all(|x| &x.expert == first));
+    assert_eq!(
+        own.len(),
+        solved
+            .assignments
+            .iter()
+            .filter(|x| &x.expert == first)
+            .count()
+    );
+
+    // Solving again changes nothing: every seat is filled.
+    let again = admin
+        .solve_assignments(pb::SolveAssignmentsRequest {
+            challenge: challenge.name.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(again.feasible);
+    assert!(again.assignments.is_empty());
+    assert_eq!(again.total_affinity, solved.total_affinity);
+
+    let panel = admin
+        .get_review_panel(pb::GetReviewPanelRequest {
+            name: format!("{}/reviewPanel", challenge.name),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .review_panel
+        .unwrap();
+    assert_eq!(panel.experts_per_application, 3);
+    assert_eq!(panel.assignment_count, 9);
+    let chaired = admin
+        .set_panel_chair(pb::SetPanelChairRequest {
+            name: panel.name.clone(),
+            chair: first.clone(),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .review_panel
+        .unwrap();
+    assert_eq!(&chaired.chair, first);
+    let outsider = admin
+        .set_panel_chair(pb::SetPanelChairRequest {
+            name: panel.name,
+            chair: other_field,
+            request_id: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(reason_of(&outsider), "CHAIR_NOT_ON_PANEL");
+}
+
+async fn an_infeasible_instance_says_what_is_missing_and_stores_nothing(app: &TestApp) {
+    let cast = app.cast().await;
+    let a = app
+        .team("short", pb::OrganizationType::University, "330100")
+        .await;
+    let (challenge, applications) = closed_with_applications(app, &cast, &[&a]).await;
+    let institute = app
+        .organization("小型研究所", pb::OrganizationType::Institute)
+        .await;
+    for i in 0..4 {
+        app.expert(&format!("few{i}"), &institute, &["electric_porcelain"], &[])
+            .await;
+    }
+    let response = app
+        .review(Some(&cast.admin))
+        .await
+        .solve_assignments(pb::SolveAssignmentsRequest {
+            challenge: challenge.name.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!response.feasible);
+    assert!(response.assignments.is_empty());
+    let reason = &response.infeasibility_reasons[0];
+    assert_eq!(
+        reason.kind,
+        pb::InfeasibilityKind::ApplicationLacksExperts as i32
+    );
+    assert_eq!(reason.applications, applications);
+    assert_eq!((reason.required, reason.available), (7, 4));
+    assert!(
+        reason.explanation.contains("short by 3"),
+        "{}",
+        reason.explanation
+    );
+    let still = app
+        .challenges(Some(&cast.admin))
+        .await
+        .get_challenge(pb::GetChallengeRequest {
+            name: challenge.name,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .challenge
+        .unwrap();
+    assert_eq!(
+        still.state,
+        pb::ChallengeState::ApplicationsClosed as i32,
+        "nothing was stored"
+    );
+}
+
+async fn pins_and_forbids_bind_the_solver_and_a_conflicted_pin_is_refused(app: &TestApp) {
+    let cast = app.cast().await;
+    let a = app
+        .team("pinned", pb::OrganizationType::University, "330100")
+        .await;
+    let (challenge, applications) = closed_with_applications(app, &cast, &[&a]).await;
+    let institute = app
+        .organization("约束测试研究所", pb::OrganizationType::Institute)
+        .await;
+    let mut experts = Vec::new();
+    for i in 0..5 {
+        experts.push(
+            app.expert(
+                &format!("pin{i}"),
+                &institute,
+                &["electric_porcelain"],
+                if i == 4 { &[] } else { &["烧成"] },
+            )
+            .await
+            .0,
+        );
+    }
+    let (colleague, _) = app
+        .expert("colleague", &a.org, &["electric_porcelain"], &["烧成"])
+        .await;
+    let mut admin = app.review(Some(&cast.admin)).await;
+    let constraint =
+        |expert: &str, kind: pb::AssignmentConstraintKind| pb::SetAssignmentConstraintRequest {
+            assignment_constraint: Some(pb::AssignmentConstraint {
+                application: applications[0].clone(),
+                expert: expert.into(),
+                kind: kind as i32,
+                reason: "评审委员会决定".into(),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        };
+    let refused = admin
+        .set_assignment_constraint(constraint(&colleague, pb::AssignmentConstraintKind::Pin))
+        .await
+        .unwrap_err();
+    assert_eq!(reason_of(&refused), "PIN_CONFLICTED");
+    // Pin the least suited expert (no keywords) and forbid one of the best.
+    admin
+        .set_assignment_constraint(constraint(&experts[4], pb::AssignmentConstraintKind::Pin))
+        .await
+        .unwrap();
+    admin
+        .set_assignment_constraint(constraint(
+            &experts[0],
+            pb::AssignmentConstraintKind::Forbid,
+        ))
+        .await
+        .unwrap();
+    let solved = admin
+        .solve_assignments(pb::SolveAssignmentsRequest {
+            challenge: challenge.name.clone(),
+            experts_per_application: 3,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let chosen: BTreeSet<&str> = solved
+        .assignments
+        .iter()
+        .map(|x| x.expert.as_str())
+        .collect();
+    assert!(chosen.contains(experts[4].as_str()), "the pin is kept");
+    assert!(!chosen.contains(experts[0].as_str()), "the forbid is kept");
+    let pinned = solved
+        .assignments
+        .iter()
+        .find(|x| x.expert == experts[4])
+        .unwrap();
+    assert_eq!(pinned.origin, pb::AssignmentOrigin::Pinned as i32);
+}
+
+async fn assignment_waits_for_the_formal_check(app: &TestApp) {
+    let cast = app.cast().await;
+    let challenge = app.published(&cast, "形式审查未完成", 2 * DAY).await;
+    let team = app
+        .team("pending", pb::OrganizationType::University, "330100")
+        .await;
+    let draft = app.draft_application(&team, &challenge.name).await;
+    app.submit_application(&team, &draft.name).await.unwrap();
+    let early = app
+        .review(Some(&cast.admin))
+        .await
+        .solve_assignments(pb::SolveAssignmentsRequest {
+            challenge: challenge.name.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(reason_of(&early), "CHALLENGE_WRONG_STATE");
+    app.clock.advance(3 * DAY);
+    let pending = app
+        .review(Some(&cast.admin))
+        .await
+        .solve_assignments(pb::SolveAssignmentsRequest {
+            challenge: challenge.name,
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(reason_of(&pending), "FORMAL_CHECK_PENDING");
+    let by_publisher = app
+        .review(Some(&cast.publisher))
+        .await
+        .solve_assignments(pb::SolveAssignmentsRequest::default())
+        .await;
+    assert_eq!(code_of(by_publisher), Code::PermissionDenied);
+}
+
+on_both_backends!(
+    the_bureau_keeps_the_pool_and_experts_keep_their_own_profile,
+    experts_are_assigned_optimally_and_never_across_a_conflict,
+    an_infeasible_instance_says_what_is_missing_and_stores_nothing,
+    pins_and_forbids_bind_the_solver_and_a_conflicted_pin_is_refused,
+    assignment_waits_for_the_formal_check,
+);

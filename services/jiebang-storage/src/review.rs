@@ -1,0 +1,477 @@
+//! Rows of the expert review: experts, pins and forbids, assignments, recorded conflicts and
+//! review panels.
+
+use crate::{Store, StoreError, Tx};
+use jiebang_domain::Timestamp;
+use jiebang_domain::review::pool::{Availability, DeclaredConflict, Expert};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+fn json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, StoreError> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("review json: {e}")))
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(format!("review json: {e}")))
+}
+
+const EXPERT_COLUMNS: &str = "e.id, e.user_id, u.display_name, e.fields, e.keywords, e.affiliation_id, \
+     e.declared, e.max_load, e.availability, e.unavailable_until, e.created_at, e.updated_at, e.version";
+
+fn expert_from_row(row: &AnyRow) -> Result<Expert, StoreError> {
+    let availability: String = row.try_get(8)?;
+    Ok(Expert {
+        id: row.try_get(0)?,
+        user_id: row.try_get(1)?,
+        display_name: row.try_get(2)?,
+        fields: json(&row.try_get::<String, _>(3)?)?,
+        keywords: json(&row.try_get::<String, _>(4)?)?,
+        affiliation_id: row.try_get(5)?,
+        declared: json::<Vec<DeclaredConflict>>(&row.try_get::<String, _>(6)?)?,
+        max_load: i32::try_from(row.try_get::<i64, _>(7)?).unwrap_or(0),
+        availability: Availability::parse(&availability)
+            .ok_or_else(|| StoreError::Corrupt(format!("availability {availability}")))?,
+        unavailable_until: row.try_get::<Option<i64>, _>(9)?.map(Timestamp),
+        created_at: Timestamp(row.try_get(10)?),
+        updated_at: Timestamp(row.try_get(11)?),
+        version: row.try_get(12)?,
+    })
+}
+
+pub async fn insert_expert(tx: &mut Tx, e: &Expert) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO experts (id, user_id, affiliation_id, fields, keywords, declared, max_load, \
+         availability, unavailable_until, created_at, updated_at, version) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+    )
+    .bind(&e.id)
+    .bind(&e.user_id)
+    .bind(&e.affiliation_id)
+    .bind(to_json(&e.fields)?)
+    .bind(to_json(&e.keywords)?)
+    .bind(to_json(&e.declared)?)
+    .bind(i64::from(e.max_load))
+    .bind(e.availability.as_str())
+    .bind(e.unavailable_until.map(Timestamp::micros))
+    .bind(e.created_at.micros())
+    .bind(e.updated_at.micros())
+    .bind(e.version)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+pub async fn update_expert(
+    tx: &mut Tx,
+    e: &Expert,
+    expected_version: i64,
+) -> Result<(), StoreError> {
+    let done = sqlx::query(
+        "UPDATE experts SET affiliation_id = $1, fields = $2, keywords = $3, declared = $4, \
+         max_load = $5, availability = $6, unavailable_until = $7, updated_at = $8, version = $9 \
+         WHERE id = $10 AND version = $11",
+    )
+    .bind(&e.affiliation_id)
+    .bind(to_json(&e.fields)?)
+    .bind(to_json(&e.keywords)?)
+    .bind(to_json(&e.declared)?)
+    .bind(i64::from(e.max_load))
+    .bind(e.availability.as_str())
+    .bind(e.unavailable_until.map(Timestamp::micros))
+    .bind(e.updated_at.micros())
+    .bind(e.version)
+    .bind(&e.id)
+    .bind(expected_version)
+    .execute(tx.conn())
+    .await?;
+    if done.rows_affected() == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict)
+    }
+}
+
+pub async fn get_expert(conn: &mut AnyConnection, id: &str) -> Result<Option<Expert>, StoreError> {
+    let sql = format!(
+        "SELECT {EXPERT_COLUMNS} FROM experts e JOIN users u ON u.id = e.user_id WHERE e.id = $1"
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(expert_from_row).transpose()
+}
+
+pub async fn expert_of_user(
+    conn: &mut AnyConnection,
+    user_id: &str,
+) -> Result<Option<Expert>, StoreError> {
+    let sql = format!(
+        "SELECT {EXPERT_COLUMNS} FROM experts e JOIN users u ON u.id = e.user_id WHERE e.user_id = $1"
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(user_id)
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(expert_from_row).transpose()
+}
+
+/// Newest first; filters are applied in Rust for the JSON list columns.
+pub async fn list_experts(
+    store: &Store,
+    affiliation: Option<&str>,
+    before_id: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Expert>, StoreError> {
+    let sql = format!(
+        "SELECT {EXPERT_COLUMNS} FROM experts e JOIN users u ON u.id = e.user_id \
+         WHERE ($1 IS NULL OR e.affiliation_id = $1) AND ($2 IS NULL OR e.id < $2) \
+         ORDER BY e.id DESC LIMIT $3"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(affiliation.map(str::to_owned))
+        .bind(before_id.map(str::to_owned))
+        .bind(limit)
+        .fetch_all(store.pool())
+        .await?;
+    rows.iter().map(expert_from_row).collect()
+}
+
+/// Every expert, for a solve.
+pub async fn all_experts(conn: &mut AnyConnection) -> Result<Vec<Expert>, StoreError> {
+    let sql = format!(
+        "SELECT {EXPERT_COLUMNS} FROM experts e JOIN users u ON u.id = e.user_id ORDER BY e.id"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(expert_from_row).collect()
+}
+
+/// A pin or forbid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Constraint {
+    pub challenge_id: String,
+    pub application_id: String,
+    pub expert_id: String,
+    /// `PIN` or `FORBID`.
+    pub kind: String,
+    pub reason: String,
+    pub author_id: String,
+    pub created_at: Timestamp,
+}
+
+pub async fn set_constraint(tx: &mut Tx, c: &Constraint) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM assignment_constraints WHERE application_id = $1 AND expert_id = $2")
+        .bind(&c.application_id)
+        .bind(&c.expert_id)
+        .execute(tx.conn())
+        .await?;
+    if c.kind != "NONE" {
+        sqlx::query(
+            "INSERT INTO assignment_constraints (application_id, expert_id, challenge_id, kind, reason, author_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&c.application_id)
+        .bind(&c.expert_id)
+        .bind(&c.challenge_id)
+        .bind(&c.kind)
+        .bind(&c.reason)
+        .bind(&c.author_id)
+        .bind(c.created_at.micros())
+        .execute(tx.conn())
+        .await?;
+    }
+    Ok(())
+}
+
+pub async fn constraints(
+    conn: &mut AnyConnection,
+    challenge_id: &str,
+) -> Result<Vec<Constraint>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT challenge_id, application_id, expert_id, kind, reason, author_id, created_at \
+         FROM assignment_constraints WHERE challenge_id = $1 ORDER BY application_id, expert_id",
+    )
+    .bind(challenge_id)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Constraint {
+                challenge_id: r.try_get(0)?,
+                application_id: r.try_get(1)?,
+                expert_id: r.try_get(2)?,
+                kind: r.try_get(3)?,
+                reason: r.try_get(4)?,
+                author_id: r.try_get(5)?,
+                created_at: Timestamp(r.try_get(6)?),
+            })
+        })
+        .collect()
+}
+
+/// One expert assigned to one application.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssignmentRow {
+    pub id: String,
+    pub challenge_id: String,
+    pub application_id: String,
+    pub expert_id: String,
+    /// `ASSIGNED`, `SUBMITTED` or `WITHDRAWN`.
+    pub state: String,
+    /// `SOLVER`, `PINNED` or `REPLACEMENT`.
+    pub origin: String,
+    pub affinity: i64,
+    pub replaces: Option<String>,
+    pub created_at: Timestamp,
+    pub opened_at: Option<Timestamp>,
+    pub withdrawn_at: Option<Timestamp>,
+    pub version: i64,
+}
+
+const ASSIGNMENT_COLUMNS: &str = "id, challenge_id, application_id, expert_id, state, origin, affinity, \
+     replaces, created_at, opened_at, withdrawn_at, version";
+
+fn assignment_from_row(r: &AnyRow) -> Result<AssignmentRow, StoreError> {
+    Ok(AssignmentRow {
+        id: r.try_get(0)?,
+        challenge_id: r.try_get(1)?,
+        application_id: r.try_get(2)?,
+        expert_id: r.try_get(3)?,
+        state: r.try_get(4)?,
+        origin: r.try_get(5)?,
+        affinity: r.try_get(6)?,
+        replaces: r.try_get(7)?,
+        created_at: Timestamp(r.try_get(8)?),
+        opened_at: r.try_get::<Option<i64>, _>(9)?.map(Timestamp),
+        withdrawn_at: r.try_get::<Option<i64>, _>(10)?.map(Timestamp),
+        version: r.try_get(11)?,
+    })
+}
+
+pub async fn insert_assignment(tx: &mut Tx, a: &AssignmentRow) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO assignments (id, challenge_id, application_id, expert_id, state, origin, affinity, \
+         replaces, created_at, opened_at, withdrawn_at, version) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+    )
+    .bind(&a.id)
+    .bind(&a.challenge_id)
+    .bind(&a.application_id)
+    .bind(&a.expert_id)
+    .bind(&a.state)
+    .bind(&a.origin)
+    .bind(a.affinity)
+    .bind(a.replaces.clone())
+    .bind(a.created_at.micros())
+    .bind(a.opened_at.map(Timestamp::micros))
+    .bind(a.withdrawn_at.map(Timestamp::micros))
+    .bind(a.version)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// Live (not withdrawn) assignments of a challenge.
+pub async fn live_assignments(
+    conn: &mut AnyConnection,
+    challenge_id: &str,
+) -> Result<Vec<AssignmentRow>, StoreError> {
+    let sql = format!(
+        "SELECT {ASSIGNMENT_COLUMNS} FROM assignments WHERE challenge_id = $1 AND state <> 'WITHDRAWN' ORDER BY id"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(challenge_id)
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(assignment_from_row).collect()
+}
+
+/// How many ASSIGNED (not yet submitted) assignments each expert holds, across challenges.
+pub async fn open_loads(conn: &mut AnyConnection) -> Result<Vec<(String, i64)>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT expert_id, COUNT(*) FROM assignments WHERE state = 'ASSIGNED' GROUP BY expert_id",
+    )
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect()
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AssignmentFilter {
+    pub challenge_id: Option<String>,
+    pub application_id: Option<String>,
+    pub expert_id: Option<String>,
+    pub state: Option<String>,
+    pub before_id: Option<String>,
+    pub limit: i64,
+}
+
+pub async fn list_assignments(
+    store: &Store,
+    f: &AssignmentFilter,
+) -> Result<Vec<AssignmentRow>, StoreError> {
+    let sql = format!(
+        "SELECT {ASSIGNMENT_COLUMNS} FROM assignments \
+         WHERE ($1 IS NULL OR challenge_id = $1) AND ($2 IS NULL OR application_id = $2) \
+         AND ($3 IS NULL OR expert_id = $3) AND ($4 IS NULL OR state = $4) AND ($5 IS NULL OR id < $5) \
+         ORDER BY id DESC LIMIT $6"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(f.challenge_id.clone())
+        .bind(f.application_id.clone())
+        .bind(f.expert_id.clone())
+        .bind(f.state.clone())
+        .bind(f.before_id.clone())
+        .bind(f.limit)
+        .fetch_all(store.pool())
+        .await?;
+    rows.iter().map(assignment_from_row).collect()
+}
+
+/// A recorded conflict of one expert with one application.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConflictRow {
+    pub challenge_id: String,
+    pub expert_id: String,
+    pub application_id: String,
+    pub kind: String,
+    pub source: String,
+    pub detail: String,
+    pub recorded_at: Timestamp,
+}
+
+pub async fn record_conflict(tx: &mut Tx, c: &ConflictRow) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO conflict_records (challenge_id, expert_id, application_id, kind, source, detail, recorded_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (expert_id, application_id, kind, source) DO NOTHING",
+    )
+    .bind(&c.challenge_id)
+    .bind(&c.expert_id)
+    .bind(&c.application_id)
+    .bind(&c.kind)
+    .bind(&c.source)
+    .bind(&c.detail)
+    .bind(c.recorded_at.micros())
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+pub async fn list_conflicts(
+    store: &Store,
+    challenge_id: &str,
+    expert_id: Option<&str>,
+    application_id: Option<&str>,
+) -> Result<Vec<ConflictRow>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT challenge_id, expert_id, application_id, kind, source, detail, recorded_at FROM conflict_records \
+         WHERE challenge_id = $1 AND ($2 IS NULL OR expert_id = $2) AND ($3 IS NULL OR application_id = $3) \
+         ORDER BY application_id, expert_id, kind",
+    )
+    .bind(challenge_id)
+    .bind(expert_id.map(str::to_owned))
+    .bind(application_id.map(str::to_owned))
+    .fetch_all(store.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(ConflictRow {
+                challenge_id: r.try_get(0)?,
+                expert_id: r.try_get(1)?,
+                application_id: r.try_get(2)?,
+                kind: r.try_get(3)?,
+                source: r.try_get(4)?,
+                detail: r.try_get(5)?,
+                recorded_at: Timestamp(r.try_get(6)?),
+            })
+        })
+        .collect()
+}
+
+/// A challenge's review panel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Panel {
+    pub challenge_id: String,
+    pub experts_per_application: i32,
+    pub chair_expert_id: Option<String>,
+    pub version: i64,
+}
+
+pub async fn get_panel(
+    conn: &mut AnyConnection,
+    challenge_id: &str,
+) -> Result<Option<Panel>, StoreError> {
+    let row = sqlx::query("SELECT challenge_id, experts_per_application, chair_expert_id, version FROM review_panels WHERE challenge_id = $1")
+        .bind(challenge_id)
+        .fetch_optional(conn)
+        .await?;
+    row.map(|r| -> Result<Panel, StoreError> {
+        Ok(Panel {
+            challenge_id: r.try_get(0)?,
+            experts_per_application: i32::try_from(r.try_get::<i64, _>(1)?).unwrap_or(0),
+            chair_expert_id: r.try_get(2)?,
+            version: r.try_get(3)?,
+        })
+    })
+    .transpose()
+}
+
+pub async fn insert_panel(tx: &mut Tx, p: &Panel) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO review_panels (challenge_id, experts_per_application, chair_expert_id, version) VALUES ($1, $2, $3, $4)")
+        .bind(&p.challenge_id)
+        .bind(i64::from(p.experts_per_application))
+        .bind(p.chair_expert_id.clone())
+        .bind(p.version)
+        .execute(tx.conn())
+        .await
+        .map_err(|e| match StoreError::from(e) {
+            StoreError::UniqueViolation { .. } => StoreError::Conflict,
+            other => other,
+        })?;
+    Ok(())
+}
+
+pub async fn set_chair(
+    tx: &mut Tx,
+    challenge_id: &str,
+    chair: &str,
+    expected_version: i64,
+) -> Result<(), StoreError> {
+    let done = sqlx::query("UPDATE review_panels SET chair_expert_id = $1, version = version + 1 WHERE challenge_id = $2 AND version = $3")
+        .bind(chair)
+        .bind(challenge_id)
+        .bind(expected_version)
+        .execute(tx.conn())
+        .await?;
+    if done.rows_affected() == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict)
+    }
+}
+
+/// Applications of a challenge (every state), oldest first.
+pub async fn applications_of(
+    conn: &mut AnyConnection,
+    challenge_id: &str,
+) -> Result<Vec<jiebang_domain::application::Application>, StoreError> {
+    let ids: Vec<String> =
+        sqlx::query("SELECT id FROM applications WHERE challenge_id = $1 ORDER BY id")
+            .bind(challenge_id)
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(|r| r.try_get::<String, _>(0))
+            .collect::<Result<_, _>>()?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(a) = crate::applications::get(conn, challenge_id, &id).await? {
+            out.push(a);
+        }
+    }
+    Ok(out)
+}
