@@ -6,7 +6,7 @@ use crate::convert::application_to_proto;
 use crate::service::ApplicationApi;
 use jiebang_domain::application::{Application, TeamRole};
 use jiebang_domain::{Caller, DomainError};
-use jiebang_grpc::ApiError;
+use jiebang_grpc::{ApiError, Platform};
 use jiebang_proto::v1 as pb;
 use jiebang_storage::StoreError;
 use jiebang_storage::documents;
@@ -20,23 +20,77 @@ fn role(role: TeamRole) -> i32 {
     }
 }
 
-impl ApplicationApi {
-    /// A neutral label, stable within the challenge: the application's position among the
-    /// challenge's applications in creation order.
-    async fn label(&self, application: &Application) -> Result<String, ApiError> {
-        let row =
-            sqlx::query("SELECT COUNT(*) FROM applications WHERE challenge_id = $1 AND id <= $2")
-                .bind(&application.challenge_id)
-                .bind(&application.id)
-                .fetch_one(self.platform().store.pool())
-                .await
-                .map_err(StoreError::from)?;
-        let position: i64 = row.try_get(0).map_err(StoreError::from)?;
-        Ok(format!("申报书 {position:02}"))
-    }
+/// A neutral label, stable within the challenge: the application's position among the
+/// challenge's applications in creation order.
+pub async fn label(platform: &Platform, application: &Application) -> Result<String, ApiError> {
+    let row = sqlx::query("SELECT COUNT(*) FROM applications WHERE challenge_id = $1 AND id <= $2")
+        .bind(&application.challenge_id)
+        .bind(&application.id)
+        .fetch_one(platform.store.pool())
+        .await
+        .map_err(StoreError::from)?;
+    let position: i64 = row.try_get(0).map_err(StoreError::from)?;
+    Ok(format!("申报书 {position:02}"))
+}
 
-    /// Builds the blind view of an application the caller may see in full (the team, the
-    /// bureau); experts reach the same view through their assignments.
+/// The application without team identity. No access check: callers decide who may see it.
+pub async fn blind_of(
+    platform: &Platform,
+    application: &Application,
+) -> Result<pb::BlindApplication, ApiError> {
+    let full = application_to_proto(application);
+    let mut conn = platform
+        .store
+        .pool()
+        .acquire()
+        .await
+        .map_err(StoreError::from)?;
+    let mut blind_documents = Vec::new();
+    for sha in &application.content.documents {
+        let Some(doc) = documents::get(&mut conn, sha).await? else {
+            continue;
+        };
+        let purpose = documents::uploads(&mut conn, sha)
+            .await?
+            .first()
+            .map(|u| u.purpose.clone())
+            .unwrap_or_default();
+        blind_documents.push(pb::BlindDocument {
+            document: format!("documents/{sha}"),
+            purpose: pb::DocumentPurpose::from_str_name(&purpose)
+                .map_or(pb::DocumentPurpose::Other as i32, |p| p as i32),
+            media_type: doc.media_type,
+            size_bytes: doc.size_bytes,
+        });
+    }
+    drop(conn);
+    Ok(pb::BlindApplication {
+        application: full.name,
+        challenge: full.challenge,
+        label: label(platform, application).await?,
+        title: full.title,
+        technical_plan: full.technical_plan,
+        requested_budget_fen: full.requested_budget_fen,
+        signing_share_basis_points: full.signing_share_basis_points,
+        proposed_milestones: full.proposed_milestones,
+        partner_count: i32::try_from(application.content.partner_organization_ids.len())
+            .unwrap_or(0),
+        members: application
+            .content
+            .members
+            .iter()
+            .map(|m| pb::BlindTeamMember {
+                role: role(m.role),
+                duty: m.duty.clone(),
+            })
+            .collect(),
+        documents: blind_documents,
+    })
+}
+
+impl ApplicationApi {
+    /// The blind view of an application the caller may see in full (the team, the bureau);
+    /// experts reach the same view through their assignments.
     pub(crate) async fn blind_view(
         &self,
         caller: &Caller,
@@ -53,54 +107,6 @@ impl ApplicationApi {
             )
             .into());
         }
-        let full = application_to_proto(&application);
-        let mut conn = self
-            .platform()
-            .store
-            .pool()
-            .acquire()
-            .await
-            .map_err(StoreError::from)?;
-        let mut blind_documents = Vec::new();
-        for sha in &application.content.documents {
-            let Some(doc) = documents::get(&mut conn, sha).await? else {
-                continue;
-            };
-            let purpose = documents::uploads(&mut conn, sha)
-                .await?
-                .first()
-                .map(|u| u.purpose.clone())
-                .unwrap_or_default();
-            blind_documents.push(pb::BlindDocument {
-                document: format!("documents/{sha}"),
-                purpose: pb::DocumentPurpose::from_str_name(&purpose)
-                    .map_or(pb::DocumentPurpose::Other as i32, |p| p as i32),
-                media_type: doc.media_type,
-                size_bytes: doc.size_bytes,
-            });
-        }
-        drop(conn);
-        Ok(pb::BlindApplication {
-            application: full.name,
-            challenge: full.challenge,
-            label: self.label(&application).await?,
-            title: full.title,
-            technical_plan: full.technical_plan,
-            requested_budget_fen: full.requested_budget_fen,
-            signing_share_basis_points: full.signing_share_basis_points,
-            proposed_milestones: full.proposed_milestones,
-            partner_count: i32::try_from(application.content.partner_organization_ids.len())
-                .unwrap_or(0),
-            members: application
-                .content
-                .members
-                .iter()
-                .map(|m| pb::BlindTeamMember {
-                    role: role(m.role),
-                    duty: m.duty.clone(),
-                })
-                .collect(),
-            documents: blind_documents,
-        })
+        blind_of(self.platform(), &application).await
     }
 }

@@ -115,3 +115,19 @@ pub fn conflict_to_proto(c: &ConflictRow) -> pb::ConflictRecord {
         record_time: Some(to_proto_time(c.recorded_at)),
     }
 }
+
+pub fn application_state(state: jiebang_domain::application::ApplicationState) -> i32 {
+    pb::ApplicationState::from_str_name(&format!("APPLICATION_STATE_{}", state.as_str()))
+        .map_or(0, |s| s as i32)
+}
+
+pub fn aggregation_to_proto(
+    method: jiebang_domain::challenge::AggregationMethod,
+) -> pb::AggregationMethod {
+    use jiebang_domain::challenge::AggregationMethod::*;
+    match method {
+        TrimmedMean => pb::AggregationMethod::TrimmedMean,
+        Mean => pb::AggregationMethod::Mean,
+        Median => pb::AggregationMethod::Median,
+    }
+}

@@ -3,12 +3,15 @@
 //! - [`pool`]: the expert pool (create, read, list, update).
 //! - [`assign`]: pins and forbids, the exact assignment of experts, panels, assignments,
 //!   recorded conflicts.
+//! - [`scoring`]: opening assignments, draft and sealed score sheets, the ranking and
+//!   dispersion resolutions.
 //! - [`service`]: the gRPC trait, routing each RPC to its handler. Scoring, ranking, the public
 //!   notice and appointment answer UNIMPLEMENTED until they land.
 
 pub mod assign;
 pub mod convert;
 pub mod pool;
+pub mod scoring;
 pub mod service;
 
 pub use service::ReviewApi;

@@ -1,5 +1,5 @@
-//! The `ReviewService` trait: each RPC routed to its handler. Scoring, ranking, the public
-//! notice, objections and appointment answer UNIMPLEMENTED until they land.
+//! The `ReviewService` trait: each RPC routed to its handler. Rescoring, team results, the
+//! public notice, objections and appointment answer UNIMPLEMENTED until they land.
 
 use jiebang_grpc::{ApiError, Platform, caller};
 use jiebang_proto::v1 as pb;
@@ -35,7 +35,7 @@ macro_rules! authed {
 /// The part of the review that a later increment of step 3 brings.
 fn not_yet(rpc: &str) -> Status {
     Status::unimplemented(format!(
-        "{rpc} is part of the review still being built (scoring, ranking, public notice)"
+        "{rpc} is part of the review still being built (rescoring, results, public notice, objections, appointment)"
     ))
 }
 
@@ -163,8 +163,7 @@ impl ReviewService for ReviewApi {
         &self,
         request: Request<pb::OpenAssignmentRequest>,
     ) -> Result<Response<pb::OpenAssignmentResponse>, Status> {
-        caller(&request).map_err(ApiError::from)?;
-        Err(not_yet("OpenAssignment"))
+        authed!(self, request, open_assignment, |r| r)
     }
 
     #[tracing::instrument(skip_all, fields(rpc = "SaveScoreSheet"))]
@@ -172,8 +171,9 @@ impl ReviewService for ReviewApi {
         &self,
         request: Request<pb::SaveScoreSheetRequest>,
     ) -> Result<Response<pb::SaveScoreSheetResponse>, Status> {
-        caller(&request).map_err(ApiError::from)?;
-        Err(not_yet("SaveScoreSheet"))
+        authed!(self, request, save_sheet, |s| pb::SaveScoreSheetResponse {
+            score_sheet: Some(s)
+        })
     }
 
     #[tracing::instrument(skip_all, fields(rpc = "SubmitScoreSheet"))]
@@ -181,8 +181,11 @@ impl ReviewService for ReviewApi {
         &self,
         request: Request<pb::SubmitScoreSheetRequest>,
     ) -> Result<Response<pb::SubmitScoreSheetResponse>, Status> {
-        caller(&request).map_err(ApiError::from)?;
-        Err(not_yet("SubmitScoreSheet"))
+        authed!(self, request, submit_sheet, |s| {
+            pb::SubmitScoreSheetResponse {
+                score_sheet: Some(s),
+            }
+        })
     }
 
     #[tracing::instrument(skip_all, fields(rpc = "RequestRescoring"))]
@@ -208,8 +211,7 @@ impl ReviewService for ReviewApi {
         &self,
         request: Request<pb::ListRankingRequest>,
     ) -> Result<Response<pb::ListRankingResponse>, Status> {
-        caller(&request).map_err(ApiError::from)?;
-        Err(not_yet("ListRanking"))
+        authed!(self, request, list_ranking, |r| r)
     }
 
     #[tracing::instrument(skip_all, fields(rpc = "RecordDispersionResolution"))]
@@ -217,8 +219,11 @@ impl ReviewService for ReviewApi {
         &self,
         request: Request<pb::RecordDispersionResolutionRequest>,
     ) -> Result<Response<pb::RecordDispersionResolutionResponse>, Status> {
-        caller(&request).map_err(ApiError::from)?;
-        Err(not_yet("RecordDispersionResolution"))
+        authed!(self, request, resolve_dispersion, |e| {
+            pb::RecordDispersionResolutionResponse {
+                ranking_entry: Some(e),
+            }
+        })
     }
 
     #[tracing::instrument(skip_all, fields(rpc = "ProposeWinners"))]

@@ -475,3 +475,243 @@ pub async fn applications_of(
     }
     Ok(out)
 }
+
+/// A score sheet as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SheetRow {
+    pub id: String,
+    pub assignment_id: String,
+    pub challenge_id: String,
+    pub application_id: String,
+    pub expert_id: String,
+    /// `DRAFT`, `SUBMITTED` or `SUPERSEDED`.
+    pub state: String,
+    pub content: jiebang_domain::review::sheet::SheetContent,
+    pub revision: i32,
+    pub supersedes: Option<String>,
+    pub rescoring_reason: Option<String>,
+    pub seal_sha256: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub submitted_at: Option<Timestamp>,
+    pub version: i64,
+}
+
+const SHEET_COLUMNS: &str = "id, assignment_id, challenge_id, application_id, expert_id, state, content, revision, \
+     supersedes, rescoring_reason, seal_sha256, created_at, updated_at, submitted_at, version";
+
+fn sheet_from_row(r: &AnyRow) -> Result<SheetRow, StoreError> {
+    Ok(SheetRow {
+        id: r.try_get(0)?,
+        assignment_id: r.try_get(1)?,
+        challenge_id: r.try_get(2)?,
+        application_id: r.try_get(3)?,
+        expert_id: r.try_get(4)?,
+        state: r.try_get(5)?,
+        content: json(&r.try_get::<String, _>(6)?)?,
+        revision: i32::try_from(r.try_get::<i64, _>(7)?).unwrap_or(0),
+        supersedes: r.try_get(8)?,
+        rescoring_reason: r.try_get(9)?,
+        seal_sha256: r.try_get(10)?,
+        created_at: Timestamp(r.try_get(11)?),
+        updated_at: Timestamp(r.try_get(12)?),
+        submitted_at: r.try_get::<Option<i64>, _>(13)?.map(Timestamp),
+        version: r.try_get(14)?,
+    })
+}
+
+pub async fn insert_sheet(tx: &mut Tx, s: &SheetRow) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO score_sheets (id, assignment_id, challenge_id, application_id, expert_id, state, content, \
+         revision, supersedes, rescoring_reason, seal_sha256, created_at, updated_at, submitted_at, version) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+    )
+    .bind(&s.id)
+    .bind(&s.assignment_id)
+    .bind(&s.challenge_id)
+    .bind(&s.application_id)
+    .bind(&s.expert_id)
+    .bind(&s.state)
+    .bind(to_json(&s.content)?)
+    .bind(i64::from(s.revision))
+    .bind(s.supersedes.clone())
+    .bind(s.rescoring_reason.clone())
+    .bind(s.seal_sha256.clone())
+    .bind(s.created_at.micros())
+    .bind(s.updated_at.micros())
+    .bind(s.submitted_at.map(Timestamp::micros))
+    .bind(s.version)
+    .execute(tx.conn())
+    .await
+    .map_err(|e| match StoreError::from(e) {
+        // Two first saves of one assignment's sheet at once: the loser retries as an update.
+        StoreError::UniqueViolation { .. } => StoreError::Conflict,
+        other => other,
+    })?;
+    Ok(())
+}
+
+/// Saves the next version of a sheet if it is still at `expected_version`.
+pub async fn update_sheet(
+    tx: &mut Tx,
+    s: &SheetRow,
+    expected_version: i64,
+) -> Result<(), StoreError> {
+    let done = sqlx::query(
+        "UPDATE score_sheets SET state = $1, content = $2, seal_sha256 = $3, updated_at = $4, submitted_at = $5, \
+         version = $6 WHERE id = $7 AND version = $8",
+    )
+    .bind(&s.state)
+    .bind(to_json(&s.content)?)
+    .bind(s.seal_sha256.clone())
+    .bind(s.updated_at.micros())
+    .bind(s.submitted_at.map(Timestamp::micros))
+    .bind(s.version)
+    .bind(&s.id)
+    .bind(expected_version)
+    .execute(tx.conn())
+    .await?;
+    if done.rows_affected() == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict)
+    }
+}
+
+/// The current (not superseded) sheet of an assignment.
+pub async fn current_sheet(
+    conn: &mut AnyConnection,
+    assignment_id: &str,
+) -> Result<Option<SheetRow>, StoreError> {
+    let sql = format!(
+        "SELECT {SHEET_COLUMNS} FROM score_sheets WHERE assignment_id = $1 AND state <> 'SUPERSEDED'"
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(assignment_id)
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(sheet_from_row).transpose()
+}
+
+pub async fn get_sheet(conn: &mut AnyConnection, id: &str) -> Result<Option<SheetRow>, StoreError> {
+    let sql = format!("SELECT {SHEET_COLUMNS} FROM score_sheets WHERE id = $1");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(sheet_from_row).transpose()
+}
+
+/// Every sheet of a challenge in a state (e.g. the sealed ones that count).
+pub async fn sheets_of_challenge(
+    conn: &mut AnyConnection,
+    challenge_id: &str,
+    state: &str,
+) -> Result<Vec<SheetRow>, StoreError> {
+    let sql = format!(
+        "SELECT {SHEET_COLUMNS} FROM score_sheets WHERE challenge_id = $1 AND state = $2 ORDER BY id"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(challenge_id)
+        .bind(state)
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(sheet_from_row).collect()
+}
+
+pub async fn get_assignment(
+    conn: &mut AnyConnection,
+    id: &str,
+) -> Result<Option<AssignmentRow>, StoreError> {
+    let sql = format!("SELECT {ASSIGNMENT_COLUMNS} FROM assignments WHERE id = $1");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(assignment_from_row).transpose()
+}
+
+/// Moves an assignment to `state` (and records the first opening) if unchanged since read.
+pub async fn update_assignment(
+    tx: &mut Tx,
+    a: &AssignmentRow,
+    expected_version: i64,
+) -> Result<(), StoreError> {
+    let done = sqlx::query(
+        "UPDATE assignments SET state = $1, opened_at = $2, withdrawn_at = $3, version = $4 WHERE id = $5 AND version = $6",
+    )
+    .bind(&a.state)
+    .bind(a.opened_at.map(Timestamp::micros))
+    .bind(a.withdrawn_at.map(Timestamp::micros))
+    .bind(a.version)
+    .bind(&a.id)
+    .bind(expected_version)
+    .execute(tx.conn())
+    .await?;
+    if done.rows_affected() == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict)
+    }
+}
+
+pub async fn has_conflict(
+    conn: &mut AnyConnection,
+    expert_id: &str,
+    application_id: &str,
+) -> Result<bool, StoreError> {
+    let row = sqlx::query(
+        "SELECT COUNT(*) FROM conflict_records WHERE expert_id = $1 AND application_id = $2",
+    )
+    .bind(expert_id)
+    .bind(application_id)
+    .fetch_one(conn)
+    .await?;
+    Ok(row.try_get::<i64, _>(0)? > 0)
+}
+
+/// The chair's dispersion resolutions of a challenge: application → (reason, resolver, at).
+pub async fn resolutions(
+    conn: &mut AnyConnection,
+    challenge_id: &str,
+) -> Result<Vec<(String, String, String, Timestamp)>, StoreError> {
+    let rows = sqlx::query("SELECT application_id, reason, resolver_id, resolved_at FROM dispersion_resolutions WHERE challenge_id = $1")
+        .bind(challenge_id)
+        .fetch_all(conn)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get(0)?,
+                r.try_get(1)?,
+                r.try_get(2)?,
+                Timestamp(r.try_get(3)?),
+            ))
+        })
+        .collect()
+}
+
+pub async fn resolve_dispersion(
+    tx: &mut Tx,
+    challenge_id: &str,
+    application_id: &str,
+    reason: &str,
+    resolver: &str,
+    at: Timestamp,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO dispersion_resolutions (application_id, challenge_id, reason, resolver_id, resolved_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(application_id)
+    .bind(challenge_id)
+    .bind(reason)
+    .bind(resolver)
+    .bind(at.micros())
+    .execute(tx.conn())
+    .await
+    .map_err(|e| match StoreError::from(e) {
+        StoreError::UniqueViolation { .. } => StoreError::Conflict,
+        other => other,
+    })?;
+    Ok(())
+}

@@ -191,42 +191,35 @@ impl Tx {
     }
 }
 
+/// `(version, description, SQL)` of each migration file of a dialect, embedded at build time.
+macro_rules! migrations {
+    ($dialect:literal: $($version:literal $file:literal),* $(,)?) => {
+        &[$((
+            $version,
+            $file,
+            include_str!(concat!("../migrations/", $dialect, "/", $file, ".sql")),
+        )),*]
+    };
+}
+
+const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = migrations!("sqlite":
+    1 "0001_foundation",
+    2 "0002_applications",
+    3 "0003_review",
+    4 "0004_scoring",
+);
+
+const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = migrations!("postgres":
+    1 "0001_foundation",
+    2 "0002_applications",
+    3 "0003_review",
+    4 "0004_scoring",
+);
+
 fn migrator(dialect: Dialect) -> Migrator {
     let sources: &[(i64, &str, &'static str)] = match dialect {
-        Dialect::Sqlite => &[
-            (
-                1,
-                "foundation",
-                include_str!("../migrations/sqlite/0001_foundation.sql"),
-            ),
-            (
-                2,
-                "applications",
-                include_str!("../migrations/sqlite/0002_applications.sql"),
-            ),
-            (
-                3,
-                "review",
-                include_str!("../migrations/sqlite/0003_review.sql"),
-            ),
-        ],
-        Dialect::Postgres => &[
-            (
-                1,
-                "foundation",
-                include_str!("../migrations/postgres/0001_foundation.sql"),
-            ),
-            (
-                2,
-                "applications",
-                include_str!("../migrations/postgres/0002_applications.sql"),
-            ),
-            (
-                3,
-                "review",
-                include_str!("../migrations/postgres/0003_review.sql"),
-            ),
-        ],
+        Dialect::Sqlite => SQLITE_MIGRATIONS,
+        Dialect::Postgres => POSTGRES_MIGRATIONS,
     };
     Migrator::with_migrations(
         sources

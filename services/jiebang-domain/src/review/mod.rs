@@ -8,3 +8,4 @@ pub mod assignment;
 pub mod conflicts;
 pub mod notice;
 pub mod pool;
+pub mod sheet;

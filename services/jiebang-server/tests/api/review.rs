@@ -551,7 +551,316 @@ async fn assignment_waits_for_the_formal_check(app: &TestApp) {
     assert_eq!(code_of(by_publisher), Code::PermissionDenied);
 }
 
+/// A complete sheet scoring every criterion of the sample challenge at `fraction` of its weight.
+fn sheet(fraction: &str) -> pb::ScoreSheet {
+    let f: f64 = fraction.parse().unwrap();
+    let line = |name: &str, weight: f64| pb::CriterionScore {
+        criterion: name.into(),
+        score: format!("{:.2}", weight * f),
+        comment: format!("{name}：论证充分，依据明确，与考核指标对应。"),
+    };
+    pb::ScoreSheet {
+        criterion_scores: vec![
+            line("技术路线与可行性", 40.0),
+            line("团队能力", 25.0),
+            line("预算合理性", 15.0),
+            line("产业化与用户价值", 20.0),
+        ],
+        overall_comment: "总体评价：技术路线可行，团队具备相应能力，预算编制基本合理，产业化前景明确，建议在中期重点核查关键工艺的一致性与第三方检测数据。".into(),
+        recommendation: pb::Recommendation::Recommend as i32,
+        ..Default::default()
+    }
+}
+
+/// The caller's own assignment for `application`.
+async fn assignment_of(app: &TestApp, token: &str, application: &str) -> String {
+    app.review(Some(token))
+        .await
+        .list_assignments(pb::ListAssignmentsRequest {
+            parent: application.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .assignments
+        .into_iter()
+        .next()
+        .expect("an assignment")
+        .name
+}
+
+async fn score(app: &TestApp, token: &str, application: &str, fraction: &str) -> pb::ScoreSheet {
+    let assignment = assignment_of(app, token, application).await;
+    let mut client = app.review(Some(token)).await;
+    let draft = client
+        .save_score_sheet(pb::SaveScoreSheetRequest {
+            assignment,
+            score_sheet: Some(sheet(fraction)),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .score_sheet
+        .unwrap();
+    client
+        .submit_score_sheet(pb::SubmitScoreSheetRequest {
+            name: draft.name,
+            etag: draft.etag,
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .score_sheet
+        .unwrap()
+}
+
+async fn sheets_are_sealed_and_nobody_sees_scores_before_sealing_their_own(app: &TestApp) {
+    let cast = app.cast().await;
+    let a = app
+        .team("sa", pb::OrganizationType::University, "330100")
+        .await;
+    let b = app
+        .team("sb", pb::OrganizationType::University, "330100")
+        .await;
+    let (challenge, applications) = closed_with_applications(app, &cast, &[&a, &b]).await;
+    let institute = app
+        .organization("评分测试研究所", pb::OrganizationType::Institute)
+        .await;
+    let mut experts = Vec::new();
+    for i in 0..3 {
+        experts.push(
+            app.expert(
+                &format!("scorer{i}"),
+                &institute,
+                &["electric_porcelain"],
+                &["烧成"],
+            )
+            .await,
+        );
+    }
+    let mut admin = app.review(Some(&cast.admin)).await;
+    admin
+        .solve_assignments(pb::SolveAssignmentsRequest {
+            challenge: challenge.name.clone(),
+            experts_per_application: 3,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let (chair, chair_token) = &experts[0];
+    admin
+        .set_panel_chair(pb::SetPanelChairRequest {
+            name: format!("{}/reviewPanel", challenge.name),
+            chair: chair.clone(),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap();
+
+    // Opening shows the blind view (the sample challenge is blind) and the criteria.
+    let assignment = assignment_of(app, &experts[1].1, &applications[0]).await;
+    let opened = app
+        .review(Some(&experts[1].1))
+        .await
+        .open_assignment(pb::OpenAssignmentRequest {
+            name: assignment.clone(),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(matches!(
+        opened.application_view,
+        Some(pb::open_assignment_response::ApplicationView::BlindApplication(_))
+    ));
+    assert_eq!(opened.criteria.len(), 4);
+    assert!(opened.assignment.unwrap().open_time.is_some());
+    // Another expert's assignment does not exist for you.
+    let theirs = app
+        .review(Some(&experts[2].1))
+        .await
+        .open_assignment(pb::OpenAssignmentRequest {
+            name: assignment.clone(),
+            request_id: String::new(),
+        })
+        .await;
+    assert_eq!(code_of(theirs), Code::NotFound);
+
+    // A draft may be partial; sealing needs everything.
+    let mut partial = sheet("0.8");
+    partial.criterion_scores.pop();
+    let mut client = app.review(Some(&experts[1].1)).await;
+    let draft = client
+        .save_score_sheet(pb::SaveScoreSheetRequest {
+            assignment: assignment.clone(),
+            score_sheet: Some(partial),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .score_sheet
+        .unwrap();
+    let refused = client
+        .submit_score_sheet(pb::SubmitScoreSheetRequest {
+            name: draft.name.clone(),
+            etag: String::new(),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        violated_fields(&refused),
+        vec!["score_sheet.criterion_scores"]
+    );
+    let mut out_of_range = sheet("0.8");
+    out_of_range.criterion_scores[0].score = "41".into();
+    let status = client
+        .save_score_sheet(pb::SaveScoreSheetRequest {
+            assignment: assignment.clone(),
+            score_sheet: Some(out_of_range),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        violated_fields(&status),
+        vec!["score_sheet.criterion_scores[0].score"]
+    );
+
+    // Application A: 90, 80, 85 → 85.00. Application B: 95, 60, 70 → 75.00, spread 35 > 20.
+    let sealed = score(app, &experts[1].1, &applications[0], "0.8").await;
+    assert_eq!(sealed.state, pb::ScoreSheetState::Submitted as i32);
+    assert_eq!(sealed.total, "80");
+    assert_eq!(sealed.seal_sha256.len(), 64);
+    let change = client
+        .save_score_sheet(pb::SaveScoreSheetRequest {
+            assignment: assignment.clone(),
+            score_sheet: Some(sheet("1")),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(reason_of(&change), "SHEET_SEALED");
+
+    // The chair sees nothing before sealing their own sheets; other experts never.
+    let early = app
+        .review(Some(chair_token))
+        .await
+        .list_ranking(pb::ListRankingRequest {
+            challenge: challenge.name.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(reason_of(&early), "OWN_SHEETS_PENDING");
+    let member = app
+        .review(Some(&experts[2].1))
+        .await
+        .list_ranking(pb::ListRankingRequest {
+            challenge: challenge.name.clone(),
+            ..Default::default()
+        })
+        .await;
+    assert_eq!(code_of(member), Code::PermissionDenied);
+
+    score(app, chair_token, &applications[0], "0.9").await;
+    score(app, &experts[2].1, &applications[0], "0.85").await;
+    score(app, chair_token, &applications[1], "0.95").await;
+    score(app, &experts[1].1, &applications[1], "0.6").await;
+    let partial_ranking = app
+        .review(Some(chair_token))
+        .await
+        .list_ranking(pb::ListRankingRequest {
+            challenge: challenge.name.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!partial_ranking.complete, "one sheet is still missing");
+    score(app, &experts[2].1, &applications[1], "0.7").await;
+
+    let ranking = app
+        .review(Some(chair_token))
+        .await
+        .list_ranking(pb::ListRankingRequest {
+            challenge: challenge.name.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(ranking.complete);
+    assert_eq!(ranking.open_dispersion_count, 1);
+    let first = &ranking.ranking_entries[0];
+    assert_eq!(
+        (
+            first.rank,
+            first.application.as_str(),
+            first.final_score.as_str()
+        ),
+        (1, applications[0].as_str(), "85.00")
+    );
+    assert!(
+        first.lead_organization.is_empty(),
+        "the chair of a blind challenge sees no team identity"
+    );
+    let second = &ranking.ranking_entries[1];
+    assert_eq!((second.rank, second.final_score.as_str()), (2, "75.00"));
+    assert!(second.dispersion_flagged && second.eligible_for_award);
+    assert_eq!(
+        second
+            .sheet_totals
+            .iter()
+            .map(|t| t.total.as_str())
+            .collect::<Vec<_>>(),
+        vec!["60", "70", "95"]
+    );
+
+    // The chair records why the scores stand; the bureau cannot do it for them.
+    let by_admin = admin
+        .record_dispersion_resolution(pb::RecordDispersionResolutionRequest {
+            application: applications[1].clone(),
+            reason: "专家组会议讨论后维持原评分".into(),
+            request_id: String::new(),
+        })
+        .await;
+    assert_eq!(code_of(by_admin), Code::PermissionDenied);
+    let resolved = app
+        .review(Some(chair_token))
+        .await
+        .record_dispersion_resolution(pb::RecordDispersionResolutionRequest {
+            application: applications[1].clone(),
+            reason: "专家组会议讨论后维持原评分".into(),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .ranking_entry
+        .unwrap();
+    assert!(resolved.dispersion_resolution.is_some());
+    let bureau_view = admin
+        .list_ranking(pb::ListRankingRequest {
+            challenge: challenge.name,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(bureau_view.open_dispersion_count, 0);
+    assert_eq!(
+        bureau_view.ranking_entries[0].lead_organization, a.org,
+        "the bureau sees the teams"
+    );
+}
+
 on_both_backends!(
+    sheets_are_sealed_and_nobody_sees_scores_before_sealing_their_own,
     the_bureau_keeps_the_pool_and_experts_keep_their_own_profile,
     experts_are_assigned_optimally_and_never_across_a_conflict,
     an_infeasible_instance_says_what_is_missing_and_stores_nothing,

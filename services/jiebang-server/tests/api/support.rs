@@ -177,6 +177,16 @@ impl TestApp {
 
     /// A server with a configuration the test adjusted from [`test_config`].
     pub async fn spawn_with(db: Database, clock: ManualClock, config: Config) -> Self {
+        // JIEBANG_TEST_LOG=debug (or any filter) shows the servers' logs of a test run.
+        static LOGS: std::sync::Once = std::sync::Once::new();
+        LOGS.call_once(|| {
+            if let Ok(filter) = std::env::var("JIEBANG_TEST_LOG") {
+                let _ = tracing_subscriber::fmt()
+                    .with_env_filter(filter)
+                    .with_test_writer()
+                    .try_init();
+            }
+        });
         let server = jiebang_server::start(&config, Arc::new(clock.clone()))
             .await
             .expect("server starts");

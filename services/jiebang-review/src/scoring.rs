@@ -1,0 +1,746 @@
+//! Scoring (评分): experts open their assignments, save drafts and seal their sheets; the chair
+//! and the bureau see the ranking only as the rules allow.
+//!
+//! Sealing: a submitted sheet never changes (a rescoring supersedes it and keeps it on record),
+//! and nobody — the chair included — sees another expert's scores before submitting their own.
+
+use crate::convert::{application_name, assignment_to_proto};
+use crate::service::ReviewApi;
+use jiebang_application::{blind::blind_of, convert::application_to_proto};
+use jiebang_domain::application::ApplicationState;
+use jiebang_domain::audience::Audience;
+use jiebang_domain::challenge::{Challenge, Criterion, CriterionKind};
+use jiebang_domain::ids::new_id;
+use jiebang_domain::review::aggregation::{Scored, rank};
+use jiebang_domain::review::sheet::{CriterionScore, SheetContent};
+use jiebang_domain::{Caller, DomainError, Timestamp};
+use jiebang_grpc::convert::to_proto_time;
+use jiebang_grpc::idempotency::{Idempotency, digest};
+use jiebang_grpc::platform::ChangeBuilder;
+use jiebang_grpc::{ApiError, Platform};
+use jiebang_proto::v1 as pb;
+use jiebang_storage::review::{self as rows, AssignmentRow, SheetRow};
+use jiebang_storage::{StoreError, applications, challenges};
+use rust_decimal::Decimal;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+
+/// `challenges/{c}/applications/{a}/assignments/{x}` → (c, a, x).
+fn parse_assignment(name: &str, field: &str) -> Result<(String, String, String), DomainError> {
+    let parts: Vec<&str> = name.split('/').collect();
+    match parts.as_slice() {
+        ["challenges", c, "applications", a, "assignments", x]
+            if !c.is_empty() && !a.is_empty() && !x.is_empty() =>
+        {
+            Ok(((*c).to_owned(), (*a).to_owned(), (*x).to_owned()))
+        }
+        _ => Err(DomainError::invalid(
+            field,
+            "must be challenges/{challenge}/applications/{application}/assignments/{assignment}",
+        )),
+    }
+}
+
+/// `…/assignments/{x}/scoreSheets/{s}` → (assignment id, sheet id).
+fn parse_sheet(name: &str) -> Result<(String, String), DomainError> {
+    let (assignment, sheet) = name.rsplit_once("/scoreSheets/").ok_or_else(|| {
+        DomainError::invalid(
+            "name",
+            "must be …/assignments/{assignment}/scoreSheets/{score_sheet}",
+        )
+    })?;
+    let (_, _, x) = parse_assignment(assignment, "name")?;
+    Ok((x, sheet.to_owned()))
+}
+
+fn sheet_name(s: &SheetRow) -> String {
+    format!(
+        "{}/assignments/{}/scoreSheets/{}",
+        application_name(&s.challenge_id, &s.application_id),
+        s.assignment_id,
+        s.id
+    )
+}
+
+fn sheet_to_proto(s: &SheetRow) -> pb::ScoreSheet {
+    pb::ScoreSheet {
+        name: sheet_name(s),
+        state: pb::ScoreSheetState::from_str_name(&format!("SCORE_SHEET_STATE_{}", s.state))
+            .map_or(0, |x| x as i32),
+        criterion_scores: s
+            .content
+            .scores
+            .iter()
+            .map(|c| pb::CriterionScore {
+                criterion: c.criterion.clone(),
+                score: c.score.clone(),
+                comment: c.comment.clone(),
+            })
+            .collect(),
+        overall_comment: s.content.overall_comment.clone(),
+        recommendation: pb::Recommendation::from_str_name(&format!(
+            "RECOMMENDATION_{}",
+            s.content.recommendation
+        ))
+        .map_or(0, |r| r as i32),
+        total: s.content.total().normalize().to_string(),
+        revision: s.revision,
+        supersedes: s.supersedes.clone().unwrap_or_default(),
+        seal_sha256: s.seal_sha256.clone().unwrap_or_default(),
+        create_time: Some(to_proto_time(s.created_at)),
+        update_time: Some(to_proto_time(s.updated_at)),
+        submit_time: s.submitted_at.map(to_proto_time),
+        etag: s.version.to_string(),
+        rescoring_reason: s.rescoring_reason.clone().unwrap_or_default(),
+    }
+}
+
+fn content_from_proto(sheet: &pb::ScoreSheet) -> SheetContent {
+    SheetContent {
+        scores: sheet
+            .criterion_scores
+            .iter()
+            .map(|c| CriterionScore {
+                criterion: c.criterion.clone(),
+                score: c.score.clone(),
+                comment: c.comment.clone(),
+            })
+            .collect(),
+        overall_comment: sheet.overall_comment.clone(),
+        recommendation: match pb::Recommendation::try_from(sheet.recommendation) {
+            Ok(pb::Recommendation::Unspecified) | Err(_) => String::new(),
+            Ok(r) => r
+                .as_str_name()
+                .trim_start_matches("RECOMMENDATION_")
+                .to_owned(),
+        },
+    }
+}
+
+/// An audit record (and an event for `audience`) for a scoring step.
+#[allow(clippy::too_many_arguments)]
+async fn commit(
+    platform: &Platform,
+    tx: jiebang_storage::Tx,
+    caller: &Caller,
+    idem: &Idempotency,
+    action: &'static str,
+    event_type: pb::EventType,
+    resource: String,
+    chain: String,
+    audience: &[Audience],
+    response: &impl prost::Message,
+) -> Result<(), ApiError> {
+    let change = ChangeBuilder {
+        at: platform.now(),
+        actor: caller.actor(),
+        action,
+        event_type,
+        resource,
+        chain: Some(chain),
+        state: String::new(),
+        summary: String::new(),
+        audience,
+        idempotency: idem,
+    }
+    .build(response);
+    platform.commit(tx, &change).await
+}
+
+impl ReviewApi {
+    /// The caller's own assignment (NOT_FOUND for anyone else's).
+    async fn own_assignment(
+        &self,
+        caller: &Caller,
+        assignment_id: &str,
+        name: &str,
+    ) -> Result<AssignmentRow, ApiError> {
+        let mut conn = self
+            .platform()
+            .store
+            .pool()
+            .acquire()
+            .await
+            .map_err(StoreError::from)?;
+        let expert = rows::expert_of_user(&mut conn, &caller.user_id).await?;
+        let assignment = rows::get_assignment(&mut conn, assignment_id).await?;
+        match (expert, assignment) {
+            (Some(e), Some(a)) if a.expert_id == e.id => Ok(a),
+            _ => Err(DomainError::not_found(name).into()),
+        }
+    }
+
+    pub(crate) async fn open_assignment(
+        &self,
+        caller: Caller,
+        req: pb::OpenAssignmentRequest,
+    ) -> Result<pb::OpenAssignmentResponse, ApiError> {
+        let (_, _, id) = parse_assignment(&req.name, "name")?;
+        let mut assignment = self.own_assignment(&caller, &id, &req.name).await?;
+        if assignment.state == "WITHDRAWN" {
+            return Err(DomainError::precondition(
+                "ASSIGNMENT_WITHDRAWN",
+                "this assignment was withdrawn",
+            )
+            .into());
+        }
+        let platform = self.platform();
+        if assignment.opened_at.is_none() {
+            let mut next = assignment.clone();
+            next.opened_at = Some(platform.now());
+            next.version += 1;
+            let mut tx = platform.store.begin().await?;
+            match rows::update_assignment(&mut tx, &next, assignment.version).await {
+                Ok(()) => {
+                    let none = Idempotency::none(String::new());
+                    let chain =
+                        application_name(&assignment.challenge_id, &assignment.application_id);
+                    commit(
+                        platform,
+                        tx,
+                        &caller,
+                        &none,
+                        "assignment.opened",
+                        pb::EventType::Unspecified,
+                        req.name.clone(),
+                        chain,
+                        &[],
+                        &pb::Assignment::default(),
+                    )
+                    .await?;
+                    assignment = next;
+                }
+                // Opened concurrently elsewhere: the first opening stands.
+                Err(StoreError::Conflict) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let mut conn = platform
+            .store
+            .pool()
+            .acquire()
+            .await
+            .map_err(StoreError::from)?;
+        let application = applications::get(
+            &mut conn,
+            &assignment.challenge_id,
+            &assignment.application_id,
+        )
+        .await?
+        .ok_or_else(|| DomainError::not_found(&req.name))?;
+        let challenge = challenges::get_in(&mut conn, &assignment.challenge_id)
+            .await?
+            .ok_or_else(|| DomainError::not_found(&req.name))?;
+        let sheet = rows::current_sheet(&mut conn, &assignment.id).await?;
+        drop(conn);
+        let view = if challenge.spec.blind_review {
+            pb::open_assignment_response::ApplicationView::BlindApplication(
+                blind_of(platform, &application).await?,
+            )
+        } else {
+            pb::open_assignment_response::ApplicationView::Application(application_to_proto(
+                &application,
+            ))
+        };
+        Ok(pb::OpenAssignmentResponse {
+            assignment: Some(assignment_to_proto(&assignment)),
+            application_view: Some(view),
+            criteria: criteria_to_proto(&challenge.spec.criteria),
+            score_sheet: sheet.as_ref().map(sheet_to_proto),
+        })
+    }
+
+    pub(crate) async fn save_sheet(
+        &self,
+        caller: Caller,
+        req: pb::SaveScoreSheetRequest,
+    ) -> Result<pb::ScoreSheet, ApiError> {
+        let (challenge_id, _, id) = parse_assignment(&req.assignment, "assignment")?;
+        let input = req.score_sheet.clone().unwrap_or_default();
+        let content = content_from_proto(&input);
+        let challenge = challenges::get(&self.platform().store, &challenge_id)
+            .await?
+            .ok_or_else(|| DomainError::not_found(&req.assignment))?;
+        content.validate_draft(&challenge.spec.criteria)?;
+        let idem = Idempotency::new(
+            &caller,
+            &req.request_id,
+            "/jiebang.v1.ReviewService/SaveScoreSheet",
+            digest(&pb::SaveScoreSheetRequest {
+                request_id: String::new(),
+                ..req.clone()
+            }),
+        )?;
+        let platform = self.platform();
+        let (caller, idem, req, content, id, input) = (&caller, &idem, &req, &content, &id, &input);
+        platform
+            .mutate(idem, move || async move {
+                let assignment = self.own_assignment(caller, id, &req.assignment).await?;
+                if assignment.state != "ASSIGNED" {
+                    return Err(DomainError::precondition("SHEET_SEALED", format!("the sheet of this assignment is {}; a sealed sheet changes only through a rescoring", assignment.state)).into());
+                }
+                let now = platform.now();
+                let mut tx = platform.store.begin().await?;
+                let sheet = match rows::current_sheet(tx.conn(), &assignment.id).await? {
+                    Some(current) => {
+                        if !input.etag.is_empty() && input.etag != current.version.to_string() {
+                            return Err(DomainError::stale_etag(&sheet_name(&current)).into());
+                        }
+                        let mut next = current.clone();
+                        next.content = content.clone();
+                        next.updated_at = now;
+                        next.version += 1;
+                        rows::update_sheet(&mut tx, &next, current.version).await?;
+                        next
+                    }
+                    None => {
+                        let sheet = SheetRow {
+                            id: new_id(),
+                            assignment_id: assignment.id.clone(),
+                            challenge_id: assignment.challenge_id.clone(),
+                            application_id: assignment.application_id.clone(),
+                            expert_id: assignment.expert_id.clone(),
+                            state: "DRAFT".into(),
+                            content: content.clone(),
+                            revision: 1,
+                            supersedes: None,
+                            rescoring_reason: None,
+                            seal_sha256: None,
+                            created_at: now,
+                            updated_at: now,
+                            submitted_at: None,
+                            version: 1,
+                        };
+                        rows::insert_sheet(&mut tx, &sheet).await?;
+                        sheet
+                    }
+                };
+                let response = sheet_to_proto(&sheet);
+                let chain = application_name(&assignment.challenge_id, &assignment.application_id);
+                commit(platform, tx, caller, idem, "score_sheet.saved", pb::EventType::Unspecified, response.name.clone(), chain, &[], &response).await?;
+                Ok(response)
+            })
+            .await
+    }
+
+    pub(crate) async fn submit_sheet(
+        &self,
+        caller: Caller,
+        req: pb::SubmitScoreSheetRequest,
+    ) -> Result<pb::ScoreSheet, ApiError> {
+        let (assignment_id, sheet_id) = parse_sheet(&req.name)?;
+        let idem = Idempotency::new(
+            &caller,
+            &req.request_id,
+            "/jiebang.v1.ReviewService/SubmitScoreSheet",
+            digest(&pb::SubmitScoreSheetRequest {
+                request_id: String::new(),
+                ..req.clone()
+            }),
+        )?;
+        let platform = self.platform();
+        let (caller, idem, req, assignment_id, sheet_id) =
+            (&caller, &idem, &req, &assignment_id, &sheet_id);
+        platform
+            .mutate(idem, move || async move {
+                let assignment = self
+                    .own_assignment(caller, assignment_id, &req.name)
+                    .await?;
+                let now = platform.now();
+                let mut tx = platform.store.begin().await?;
+                let sheet = rows::get_sheet(tx.conn(), sheet_id)
+                    .await?
+                    .filter(|s| &s.assignment_id == assignment_id)
+                    .ok_or_else(|| DomainError::not_found(&req.name))?;
+                if sheet.state != "DRAFT" {
+                    return Err(DomainError::precondition(
+                        "SHEET_SEALED",
+                        format!("the sheet is {}; only a DRAFT is submitted", sheet.state),
+                    )
+                    .into());
+                }
+                if !req.etag.is_empty() && req.etag != sheet.version.to_string() {
+                    return Err(DomainError::stale_etag(&req.name).into());
+                }
+                if rows::has_conflict(tx.conn(), &assignment.expert_id, &assignment.application_id)
+                    .await?
+                {
+                    return Err(DomainError::precondition(
+                        "CONFLICT_RECORDED",
+                        "a conflict of interest is recorded for you and this application",
+                    )
+                    .into());
+                }
+                let challenge = challenges::get_in(tx.conn(), &assignment.challenge_id)
+                    .await?
+                    .ok_or_else(|| DomainError::not_found(&req.name))?;
+                sheet
+                    .content
+                    .validate_submission(&challenge.spec.criteria)?;
+                let seal = hex::encode(Sha256::digest(
+                    serde_json::to_vec(&sheet.content)
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                ));
+                let mut next = sheet.clone();
+                next.state = "SUBMITTED".into();
+                next.seal_sha256 = Some(seal);
+                next.submitted_at = Some(now);
+                next.updated_at = now;
+                next.version += 1;
+                rows::update_sheet(&mut tx, &next, sheet.version).await?;
+                let mut sealed = assignment.clone();
+                sealed.state = "SUBMITTED".into();
+                sealed.version += 1;
+                rows::update_assignment(&mut tx, &sealed, assignment.version).await?;
+                let response = sheet_to_proto(&next);
+                let chain = application_name(&assignment.challenge_id, &assignment.application_id);
+                commit(
+                    platform,
+                    tx,
+                    caller,
+                    idem,
+                    "score_sheet.submitted",
+                    pb::EventType::ScoreSheetSubmitted,
+                    response.name.clone(),
+                    chain,
+                    &[Audience::User(caller.user_id.clone())],
+                    &response,
+                )
+                .await?;
+                Ok(response)
+            })
+            .await
+    }
+
+    /// Who may see the ranking: the bureau, and the panel chair once all of their own sheets
+    /// are sealed. Returns whether the caller is the chair (who sees no identity when blind).
+    async fn ranking_access(&self, caller: &Caller, challenge_id: &str) -> Result<bool, ApiError> {
+        if caller.is_admin() {
+            return Ok(false);
+        }
+        let mut conn = self
+            .platform()
+            .store
+            .pool()
+            .acquire()
+            .await
+            .map_err(StoreError::from)?;
+        let expert = rows::expert_of_user(&mut conn, &caller.user_id).await?;
+        let panel = rows::get_panel(&mut conn, challenge_id).await?;
+        let Some((expert, panel)) = expert.zip(panel) else {
+            return Err(DomainError::denied(
+                "CHAIR_OR_ADMIN_REQUIRED",
+                "only the panel chair and the bureau see the ranking",
+            )
+            .into());
+        };
+        if panel.chair_expert_id.as_deref() != Some(expert.id.as_str()) {
+            return Err(DomainError::denied(
+                "CHAIR_OR_ADMIN_REQUIRED",
+                "only the panel chair and the bureau see the ranking",
+            )
+            .into());
+        }
+        let pending = rows::live_assignments(&mut conn, challenge_id)
+            .await?
+            .iter()
+            .filter(|a| a.expert_id == expert.id && a.state == "ASSIGNED")
+            .count();
+        if pending > 0 {
+            return Err(DomainError::precondition(
+                "OWN_SHEETS_PENDING",
+                format!("submit your own {pending} sheet(s) before seeing anyone else's scores"),
+            )
+            .into());
+        }
+        Ok(true)
+    }
+
+    pub(crate) async fn ranking(
+        &self,
+        caller: &Caller,
+        challenge: &Challenge,
+        as_chair: bool,
+    ) -> Result<(Vec<pb::RankingEntry>, bool), ApiError> {
+        let platform = self.platform();
+        let mut conn = platform
+            .store
+            .pool()
+            .acquire()
+            .await
+            .map_err(StoreError::from)?;
+        let reviewed: Vec<_> = rows::applications_of(&mut conn, &challenge.id)
+            .await?
+            .into_iter()
+            .filter(|a| {
+                matches!(
+                    a.state,
+                    ApplicationState::UnderReview
+                        | ApplicationState::Shortlisted
+                        | ApplicationState::NotSelected
+                        | ApplicationState::ProposedWinner
+                        | ApplicationState::Appointed
+                )
+            })
+            .collect();
+        let sheets = rows::sheets_of_challenge(&mut conn, &challenge.id, "SUBMITTED").await?;
+        let live = rows::live_assignments(&mut conn, &challenge.id).await?;
+        let resolutions: BTreeMap<String, (String, String, Timestamp)> =
+            rows::resolutions(&mut conn, &challenge.id)
+                .await?
+                .into_iter()
+                .map(|(a, reason, who, at)| (a, (reason, who, at)))
+                .collect();
+        drop(conn);
+        let criteria = &challenge.spec.criteria;
+        let scored: Vec<Scored> = reviewed
+            .iter()
+            .map(|a| Scored {
+                application_id: a.id.clone(),
+                requested_budget_fen: a.content.requested_budget_fen,
+                sheets: sheets
+                    .iter()
+                    .filter(|s| s.application_id == a.id)
+                    .map(|s| s.content.aligned(criteria))
+                    .collect(),
+            })
+            .collect();
+        let outcomes = rank(criteria, &challenge.spec.review, &scored);
+        let heaviest = criteria
+            .iter()
+            .enumerate()
+            .max_by(|(ia, a), (ib, b)| a.weight.cmp(&b.weight).then(ib.cmp(ia)))
+            .map(|(i, _)| i);
+        let technical = criteria
+            .iter()
+            .position(|c| c.kind == CriterionKind::TechnicalFeasibility);
+        let mut complete = true;
+        let mut entries = Vec::new();
+        for (position, outcome) in outcomes.iter().enumerate() {
+            let application = reviewed
+                .iter()
+                .find(|a| a.id == outcome.application_id)
+                .ok_or_else(|| StoreError::Corrupt("ranked an unknown application".into()))?;
+            let expected = live
+                .iter()
+                .filter(|x| x.application_id == application.id)
+                .count();
+            let submitted = outcome.totals.len();
+            complete &= submitted >= expected;
+            let threshold = Decimal::from(challenge.spec.review.criterion_threshold_percent)
+                / Decimal::ONE_HUNDRED;
+            let tie_break = match outcomes.get(position + 1) {
+                Some(next)
+                    if next.final_score == outcome.final_score
+                        && next.passes() == outcome.passes() =>
+                {
+                    let at = |o: &jiebang_domain::review::aggregation::Outcome,
+                              i: Option<usize>| {
+                        i.and_then(|i| o.criterion_scores.get(i).copied())
+                    };
+                    let next_budget = reviewed
+                        .iter()
+                        .find(|a| a.id == next.application_id)
+                        .map_or(0, |a| a.content.requested_budget_fen);
+                    if at(outcome, heaviest) != at(next, heaviest) {
+                        pb::TieBreak::HeaviestCriterion
+                    } else if at(outcome, technical) != at(next, technical) {
+                        pb::TieBreak::TechnicalFeasibility
+                    } else if application.content.requested_budget_fen != next_budget {
+                        pb::TieBreak::LowerBudget
+                    } else {
+                        pb::TieBreak::Unresolved
+                    }
+                }
+                _ => pb::TieBreak::None,
+            };
+            let mut totals = outcome.totals.clone();
+            totals.sort();
+            let trimmed = challenge.spec.review.aggregation_method
+                == jiebang_domain::challenge::AggregationMethod::TrimmedMean
+                && totals.len() >= 5;
+            let label = jiebang_application::blind::label(platform, application).await?;
+            entries.push(pb::RankingEntry {
+                rank: i32::try_from(position + 1).unwrap_or(i32::MAX),
+                application: application.name(),
+                label,
+                title: application.content.title.clone(),
+                lead_organization: if as_chair && challenge.spec.blind_review {
+                    String::new()
+                } else {
+                    format!("organizations/{}", application.lead_organization_id)
+                },
+                state: crate::convert::application_state(application.state),
+                final_score: if submitted >= expected && submitted > 0 {
+                    outcome.final_score.to_string()
+                } else {
+                    String::new()
+                },
+                criterion_results: criteria
+                    .iter()
+                    .zip(&outcome.criterion_scores)
+                    .map(|(c, mean)| pb::CriterionResult {
+                        criterion: c.name.clone(),
+                        weight: c.weight,
+                        mean: mean.to_string(),
+                        threshold_met: *mean >= Decimal::from(c.weight) * threshold,
+                    })
+                    .collect(),
+                submitted_sheet_count: i32::try_from(submitted).unwrap_or(i32::MAX),
+                expected_sheet_count: i32::try_from(expected).unwrap_or(i32::MAX),
+                sheet_totals: totals
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| pb::SheetTotal {
+                        // Opaque: the position among the sorted totals, never the expert.
+                        score_sheet: format!("{}#{}", application.name(), i + 1),
+                        total: t.normalize().to_string(),
+                        trimmed: trimmed && (i == 0 || i + 1 == totals.len()),
+                    })
+                    .collect(),
+                dispersion_flagged: outcome.dispersion.is_some(),
+                dispersion_resolution: resolutions.get(&application.id).map(|(reason, who, at)| {
+                    pb::DispersionResolution {
+                        reason: reason.clone(),
+                        resolver: format!("users/{who}"),
+                        resolve_time: Some(to_proto_time(*at)),
+                    }
+                }),
+                eligible_for_award: outcome.passes(),
+                requested_budget_fen: application.content.requested_budget_fen,
+                tie_break: tie_break as i32,
+            });
+        }
+        let _ = caller;
+        Ok((entries, complete))
+    }
+
+    pub(crate) async fn list_ranking(
+        &self,
+        caller: Caller,
+        req: pb::ListRankingRequest,
+    ) -> Result<pb::ListRankingResponse, ApiError> {
+        let challenge_id = jiebang_domain::ids::Collection::Challenges
+            .parse(&req.challenge, "challenge")?
+            .to_owned();
+        let challenge = challenges::get(&self.platform().store, &challenge_id)
+            .await?
+            .ok_or_else(|| DomainError::not_found(&req.challenge))?;
+        let as_chair = self.ranking_access(&caller, &challenge_id).await?;
+        let (entries, complete) = self.ranking(&caller, &challenge, as_chair).await?;
+        let open = entries
+            .iter()
+            .filter(|e| e.dispersion_flagged && e.dispersion_resolution.is_none())
+            .count();
+        Ok(pb::ListRankingResponse {
+            ranking_entries: entries,
+            next_page_token: String::new(),
+            complete,
+            open_dispersion_count: i32::try_from(open).unwrap_or(i32::MAX),
+            aggregation_method: crate::convert::aggregation_to_proto(
+                challenge.spec.review.aggregation_method,
+            ) as i32,
+        })
+    }
+
+    pub(crate) async fn resolve_dispersion(
+        &self,
+        caller: Caller,
+        req: pb::RecordDispersionResolutionRequest,
+    ) -> Result<pb::RankingEntry, ApiError> {
+        let (challenge_id, application_id) =
+            jiebang_domain::ids::parse_application_name(&req.application, "application")?;
+        let (challenge_id, application_id) = (challenge_id.to_owned(), application_id.to_owned());
+        if req.reason.trim().chars().count() < 10 {
+            return Err(DomainError::invalid(
+                "reason",
+                "say why the scores stand, in at least 10 characters",
+            )
+            .into());
+        }
+        let challenge = challenges::get(&self.platform().store, &challenge_id)
+            .await?
+            .ok_or_else(|| DomainError::not_found(&req.application))?;
+        if caller.is_admin() || !self.ranking_access(&caller, &challenge_id).await? {
+            return Err(DomainError::denied(
+                "CHAIR_REQUIRED",
+                "only the panel chair records how a dispersion was resolved",
+            )
+            .into());
+        }
+        let (entries, _) = self.ranking(&caller, &challenge, true).await?;
+        let entry = entries
+            .iter()
+            .find(|e| e.application == req.application)
+            .ok_or_else(|| DomainError::not_found(&req.application))?;
+        if !entry.dispersion_flagged || entry.dispersion_resolution.is_some() {
+            return Err(DomainError::precondition(
+                "NOT_FLAGGED",
+                "this application has no open dispersion flag",
+            )
+            .into());
+        }
+        let idem = Idempotency::new(
+            &caller,
+            &req.request_id,
+            "/jiebang.v1.ReviewService/RecordDispersionResolution",
+            digest(&pb::RecordDispersionResolutionRequest {
+                request_id: String::new(),
+                ..req.clone()
+            }),
+        )?;
+        let platform = self.platform();
+        let (caller_ref, idem_ref, req_ref) = (&caller, &idem, &req);
+        platform
+            .mutate(idem_ref, || async {
+                let mut tx = platform.store.begin().await?;
+                rows::resolve_dispersion(
+                    &mut tx,
+                    &challenge_id,
+                    &application_id,
+                    req_ref.reason.trim(),
+                    &caller_ref.user_id,
+                    platform.now(),
+                )
+                .await?;
+                commit(
+                    platform,
+                    tx,
+                    caller_ref,
+                    idem_ref,
+                    "review.dispersion_resolved",
+                    pb::EventType::DispersionResolved,
+                    req_ref.application.clone(),
+                    req_ref.application.clone(),
+                    &[],
+                    &pb::RankingEntry::default(),
+                )
+                .await?;
+                Ok(pb::RankingEntry::default())
+            })
+            .await?;
+        let (entries, _) = self.ranking(&caller, &challenge, true).await?;
+        entries
+            .into_iter()
+            .find(|e| e.application == req.application)
+            .ok_or_else(|| DomainError::not_found(&req.application).into())
+    }
+}
+
+fn criteria_to_proto(criteria: &[Criterion]) -> Vec<pb::Criterion> {
+    criteria
+        .iter()
+        .map(|c| pb::Criterion {
+            name: c.name.clone(),
+            kind: match c.kind {
+                CriterionKind::TechnicalFeasibility => pb::CriterionKind::TechnicalFeasibility,
+                CriterionKind::TeamCapability => pb::CriterionKind::TeamCapability,
+                CriterionKind::Budget => pb::CriterionKind::Budget,
+                CriterionKind::Industrialisation => pb::CriterionKind::Industrialisation,
+                CriterionKind::Other => pb::CriterionKind::Other,
+            } as i32,
+            weight: c.weight,
+            guidance: c.guidance.clone(),
+        })
+        .collect()
+}
