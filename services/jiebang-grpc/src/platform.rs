@@ -24,6 +24,10 @@ pub struct Settings {
     pub document_dir: std::path::PathBuf,
     /// The largest document accepted, in bytes.
     pub max_document_bytes: i64,
+    /// Length of the public notice (公示) in working days.
+    pub notice_working_days: u32,
+    /// Holidays and make-up working weekends of the notice calendar.
+    pub calendar: jiebang_domain::review::notice::Calendar,
 }
 
 impl Default for Settings {
@@ -33,6 +37,8 @@ impl Default for Settings {
             event_poll_interval: Duration::from_millis(200),
             document_dir: std::path::PathBuf::from("documents"),
             max_document_bytes: 50 * 1024 * 1024,
+            notice_working_days: 5,
+            calendar: jiebang_domain::review::notice::Calendar::default(),
         }
     }
 }

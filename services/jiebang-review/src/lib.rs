@@ -5,11 +5,13 @@
 //!   recorded conflicts.
 //! - [`scoring`]: opening assignments, draft and sealed score sheets, the ranking and
 //!   dispersion resolutions.
+//! - [`notice`]: proposing winners, the public notice, objections and rulings, appointment.
 //! - [`service`]: the gRPC trait, routing each RPC to its handler. Scoring, ranking, the public
 //!   notice and appointment answer UNIMPLEMENTED until they land.
 
 pub mod assign;
 pub mod convert;
+pub mod notice;
 pub mod pool;
 pub mod scoring;
 pub mod service;

@@ -63,6 +63,12 @@ pub struct Config {
     pub document_dir: Option<PathBuf>,
     /// `JIEBANG_MAX_DOCUMENT_BYTES`: the largest document accepted.
     pub max_document_bytes: i64,
+    /// `JIEBANG_NOTICE_WORKING_DAYS`: length of the public notice (公示) in working days.
+    pub notice_working_days: u32,
+    /// `JIEBANG_HOLIDAYS`: public holidays excluded from working days, `YYYY-MM-DD,…`.
+    pub holidays: String,
+    /// `JIEBANG_WORKING_WEEKENDS`: weekend days that are working days (调休), `YYYY-MM-DD,…`.
+    pub working_weekends: String,
     /// `JIEBANG_SQLITE_SYNCHRONOUS`: `full` (default; survives power loss) or `normal`.
     pub sqlite_synchronous: SqliteSynchronous,
     /// `JIEBANG_DB_MAX_CONNECTIONS`: size of the connection pool.
@@ -105,6 +111,9 @@ impl Default for Config {
             data_dir: PathBuf::from("."),
             document_dir: None,
             max_document_bytes: 50 * 1024 * 1024,
+            notice_working_days: 5,
+            holidays: String::new(),
+            working_weekends: String::new(),
             sqlite_synchronous: SqliteSynchronous::Full,
             db_max_connections: 16,
             bootstrap_admin_password: None,
@@ -141,6 +150,24 @@ impl Config {
             .unwrap_or_else(|| self.data_dir.join("documents"))
     }
 
+    /// The notice calendar, or which date could not be read.
+    pub fn calendar(&self) -> Result<jiebang_domain::review::notice::Calendar, String> {
+        let days = |text: &str, setting: &str| -> Result<Vec<i64>, String> {
+            text.split(',')
+                .map(str::trim)
+                .filter(|d| !d.is_empty())
+                .map(|d| {
+                    jiebang_domain::review::notice::parse_day(d)
+                        .ok_or_else(|| format!("{setting}: `{d}` is not a date like 2026-10-01"))
+                })
+                .collect()
+        };
+        Ok(jiebang_domain::review::notice::Calendar {
+            holidays: days(&self.holidays, "JIEBANG_HOLIDAYS")?,
+            working_weekends: days(&self.working_weekends, "JIEBANG_WORKING_WEEKENDS")?,
+        })
+    }
+
     /// The database URL in effect.
     pub fn database_url(&self) -> String {
         match &self.database_url {
@@ -164,6 +191,9 @@ variable names without the JIEBANG_ prefix, in lower case):
   JIEBANG_DOCUMENT_DIR             uploaded documents; replicas must share it
                                    [documents/ in the data directory]
   JIEBANG_MAX_DOCUMENT_BYTES       largest document accepted [52428800]
+  JIEBANG_NOTICE_WORKING_DAYS      length of the public notice in working days [5]
+  JIEBANG_HOLIDAYS                 holidays excluded from working days: 2026-10-01,...
+  JIEBANG_WORKING_WEEKENDS         weekend days worked instead (调休): 2026-10-10,...
   JIEBANG_SQLITE_SYNCHRONOUS       full | normal: SQLite durability [full]
   JIEBANG_DB_MAX_CONNECTIONS       connection pool size [16]
   JIEBANG_BOOTSTRAP_ADMIN_PASSWORD password of the first `admin` on an empty database

@@ -106,6 +106,8 @@ pub async fn start(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Run
             event_poll_interval: config.event_poll_interval,
             document_dir: config.document_dir(),
             max_document_bytes: config.max_document_bytes,
+            notice_working_days: config.notice_working_days,
+            calendar: config.calendar().map_err(|e| anyhow::anyhow!(e))?,
         }),
         events_committed: Arc::new(Notify::new()),
     };

@@ -22,6 +22,7 @@ pub mod documents;
 pub mod error;
 pub mod events;
 pub mod identity;
+pub mod notice;
 pub mod review;
 pub mod secrets;
 pub mod store;

@@ -207,6 +207,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = migrations!("sqlite":
     2 "0002_applications",
     3 "0003_review",
     4 "0004_scoring",
+    5 "0005_notice",
 );
 
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = migrations!("postgres":
@@ -214,6 +215,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = migrations!("postgres":
     2 "0002_applications",
     3 "0003_review",
     4 "0004_scoring",
+    5 "0005_notice",
 );
 
 fn migrator(dialect: Dialect) -> Migrator {

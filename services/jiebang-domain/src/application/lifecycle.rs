@@ -333,6 +333,20 @@ impl Application {
 }
 
 impl Application {
+    /// A step of the review's outcome (shortlisting, proposal, appointment, an upheld
+    /// objection, a reopened review), allowed only from the states listed.
+    pub fn review_step(
+        &self,
+        from: &[ApplicationState],
+        to: ApplicationState,
+        now: Timestamp,
+    ) -> Result<Self, DomainError> {
+        self.expect_state(from, &format!("move to {}", to.as_str()))?;
+        let mut next = self.next(now);
+        next.state = to;
+        Ok(next)
+    }
+
     /// ELIGIBLE → UNDER_REVIEW when the application's experts are assigned.
     pub fn start_review(&self, now: Timestamp) -> Result<Self, DomainError> {
         self.expect_state(&[ApplicationState::Eligible], "review")?;

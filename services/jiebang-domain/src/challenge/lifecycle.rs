@@ -404,6 +404,31 @@ impl Challenge {
         Ok(next)
     }
 
+    /// A transition of the review (UNDER_REVIEW → PUBLIC_NOTICE → AWARDED, or back to
+    /// UNDER_REVIEW when an upheld objection reopens the review). Who may make it is the
+    /// review service's rule (chair or bureau); the state order is checked here.
+    pub fn review_step(
+        &self,
+        from: ChallengeState,
+        to: ChallengeState,
+        now: Timestamp,
+    ) -> Result<Self, DomainError> {
+        if self.state != from {
+            return Err(DomainError::precondition(
+                "CHALLENGE_WRONG_STATE",
+                format!(
+                    "{} is {}, not {}",
+                    self.name(),
+                    self.state.as_str(),
+                    from.as_str()
+                ),
+            ));
+        }
+        let mut next = self.next(now);
+        next.state = to;
+        Ok(next)
+    }
+
     /// PUBLISHED → APPLICATIONS_CLOSED once the deadline has passed; `None` if not due.
     pub fn close_if_due(&self, now: Timestamp) -> Option<Self> {
         (self.state == ChallengeState::Published

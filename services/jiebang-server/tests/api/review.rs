@@ -859,7 +859,321 @@ async fn sheets_are_sealed_and_nobody_sees_scores_before_sealing_their_own(app: 
     );
 }
 
+/// Three applications scored 85, 80 and 75 by a panel of three, chaired by the first expert.
+async fn scored_round(
+    app: &TestApp,
+    cast: &Cast,
+) -> (pb::Challenge, Vec<String>, Vec<Team>, String) {
+    let teams = vec![
+        app.team("na", pb::OrganizationType::University, "330100")
+            .await,
+        app.team("nb", pb::OrganizationType::University, "330100")
+            .await,
+        app.team("nc", pb::OrganizationType::Enterprise, "330100")
+            .await,
+    ];
+    let (challenge, applications) =
+        closed_with_applications(app, cast, &teams.iter().collect::<Vec<_>>()).await;
+    let institute = app
+        .organization("公示测试研究所", pb::OrganizationType::Institute)
+        .await;
+    let mut experts = Vec::new();
+    for i in 0..3 {
+        experts.push(
+            app.expert(
+                &format!("notice{i}"),
+                &institute,
+                &["electric_porcelain"],
+                &["烧成"],
+            )
+            .await,
+        );
+    }
+    let mut admin = app.review(Some(&cast.admin)).await;
+    admin
+        .solve_assignments(pb::SolveAssignmentsRequest {
+            challenge: challenge.name.clone(),
+            experts_per_application: 3,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    admin
+        .set_panel_chair(pb::SetPanelChairRequest {
+            name: format!("{}/reviewPanel", challenge.name),
+            chair: experts[0].0.clone(),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap();
+    for (_, token) in &experts {
+        for (application, fraction) in applications.iter().zip(["0.85", "0.8", "0.75"]) {
+            score(app, token, application, fraction).await;
+        }
+    }
+    (challenge, applications, teams, experts[0].1.clone())
+}
+
+fn objection(application: &str, person: &str) -> pb::Objection {
+    pb::Objection {
+        contact: Some(pb::Contact {
+            person: person.into(),
+            phone: "13900000000".into(),
+            email: String::new(),
+        }),
+        application: application.into(),
+        grounds: "该团队申报的关键指标检测数据与其公开发表的数据不一致。".into(),
+        ..Default::default()
+    }
+}
+
+async fn winners_go_through_the_public_notice_and_objections_before_appointment(app: &TestApp) {
+    let cast = app.cast().await;
+    let (challenge, applications, teams, chair) = scored_round(app, &cast).await;
+    let notice = app
+        .review(Some(&chair))
+        .await
+        .propose_winners(pb::ProposeWinnersRequest {
+            challenge: challenge.name.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .public_notice
+        .unwrap();
+    assert_eq!(notice.round, 1);
+    assert_eq!(notice.state, pb::PublicNoticeState::Open as i32);
+    assert_eq!(notice.proposed_winners.len(), 1);
+    assert_eq!(notice.proposed_winners[0].application, applications[0]);
+    assert_eq!(notice.proposed_winners[0].final_score, "85.00");
+    let start =
+        jiebang_grpc::convert::from_proto_time(notice.start_time.as_ref().unwrap(), "t").unwrap();
+    let end =
+        jiebang_grpc::convert::from_proto_time(notice.end_time.as_ref().unwrap(), "t").unwrap();
+    assert!(
+        end.since(start) >= 7 * DAY - Duration::from_secs(86_400),
+        "five working days span at least a week"
+    );
+    let runner_up = app
+        .applications(Some(&teams[1].lead))
+        .await
+        .get_application(pb::GetApplicationRequest {
+            name: applications[1].clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .application
+        .unwrap();
+    assert_eq!(runner_up.state, pb::ApplicationState::Shortlisted as i32);
+
+    // Objections are real-name.
+    let mut objector = app.review(Some(&teams[2].lead)).await;
+    let mut anonymous = objection(&applications[0], "");
+    anonymous.contact = None;
+    let status = objector
+        .file_objection(pb::FileObjectionRequest {
+            parent: challenge.name.clone(),
+            objection: Some(anonymous),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert!(violated_fields(&status).contains(&"objection.contact.person".to_owned()));
+    let filed = objector
+        .file_objection(pb::FileObjectionRequest {
+            parent: challenge.name.clone(),
+            objection: Some(objection(&applications[0], "赵六")),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .objection
+        .unwrap();
+    assert_eq!(filed.state, pb::ObjectionState::Pending as i32);
+
+    let mut admin = app.review(Some(&cast.admin)).await;
+    let early = admin
+        .appoint_winners(pb::AppointWinnersRequest {
+            challenge: challenge.name.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(reason_of(&early), "NOTICE_NOT_ENDED");
+    app.clock.advance(10 * DAY);
+    let frozen = admin
+        .appoint_winners(pb::AppointWinnersRequest {
+            challenge: challenge.name.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        reason_of(&frozen),
+        "OBJECTION_PENDING",
+        "a pending objection freezes the appointment"
+    );
+
+    // Upheld: the objected winner is out, the next eligible one is proposed, the notice restarts.
+    let ruled = admin
+        .rule_on_objection(pb::RuleOnObjectionRequest {
+            name: filed.name.clone(),
+            outcome: pb::ObjectionState::Upheld as i32,
+            remedy: pb::ObjectionRemedy::ReplaceWinner as i32,
+            reason: "经核查，检测数据确有不一致之处。".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let restarted = ruled.public_notice.unwrap();
+    assert_eq!(restarted.round, 2);
+    assert_eq!(restarted.state, pb::PublicNoticeState::Open as i32);
+    assert_eq!(restarted.proposed_winners[0].application, applications[1]);
+    let dropped = app
+        .applications(Some(&teams[0].lead))
+        .await
+        .get_application(pb::GetApplicationRequest {
+            name: applications[0].clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .application
+        .unwrap();
+    assert_eq!(dropped.state, pb::ApplicationState::NotSelected as i32);
+
+    // A second objection is dismissed; after the restarted notice the winner is appointed.
+    let second = objector
+        .file_objection(pb::FileObjectionRequest {
+            parent: challenge.name.clone(),
+            objection: Some(objection(&applications[1], "赵六")),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .objection
+        .unwrap();
+    admin
+        .rule_on_objection(pb::RuleOnObjectionRequest {
+            name: second.name,
+            outcome: pb::ObjectionState::Dismissed as i32,
+            reason: "所述情况与事实不符，不予支持。".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let still_open = admin
+        .appoint_winners(pb::AppointWinnersRequest {
+            challenge: challenge.name.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        reason_of(&still_open),
+        "NOTICE_NOT_ENDED",
+        "the restarted notice runs its full length"
+    );
+    app.clock.advance(10 * DAY);
+    let awarded = admin
+        .appoint_winners(pb::AppointWinnersRequest {
+            challenge: challenge.name.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        awarded.challenge.unwrap().state,
+        pb::ChallengeState::Awarded as i32
+    );
+    assert_eq!(awarded.applications.len(), 1);
+    assert_eq!(
+        awarded.applications[0].state,
+        pb::ApplicationState::Appointed as i32
+    );
+    assert!(awarded.applications[0].project.starts_with("projects/"));
+
+    let mine = app
+        .review(Some(&teams[2].lead))
+        .await
+        .list_objections(pb::ListObjectionsRequest {
+            parent: challenge.name.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .objections;
+    assert_eq!(
+        mine.len(),
+        2,
+        "the objector sees their own objections and the rulings"
+    );
+    let verified = app
+        .audit(Some(&cast.admin))
+        .await
+        .verify_audit_chain(pb::VerifyAuditChainRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(verified.intact);
+}
+
+async fn nothing_is_proposed_before_the_ranking_is_complete(app: &TestApp) {
+    let cast = app.cast().await;
+    let a = app
+        .team("incomplete", pb::OrganizationType::University, "330100")
+        .await;
+    let (challenge, _) = closed_with_applications(app, &cast, &[&a]).await;
+    let institute = app
+        .organization("未完成评分研究所", pb::OrganizationType::Institute)
+        .await;
+    for i in 0..3 {
+        app.expert(
+            &format!("late{i}"),
+            &institute,
+            &["electric_porcelain"],
+            &[],
+        )
+        .await;
+    }
+    let mut admin = app.review(Some(&cast.admin)).await;
+    admin
+        .solve_assignments(pb::SolveAssignmentsRequest {
+            challenge: challenge.name.clone(),
+            experts_per_application: 3,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let status = admin
+        .propose_winners(pb::ProposeWinnersRequest {
+            challenge: challenge.name.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(reason_of(&status), "RANKING_INCOMPLETE");
+    let by_team = app
+        .review(Some(&a.lead))
+        .await
+        .propose_winners(pb::ProposeWinnersRequest {
+            challenge: challenge.name,
+            ..Default::default()
+        })
+        .await;
+    assert_eq!(code_of(by_team), Code::PermissionDenied);
+}
+
 on_both_backends!(
+    winners_go_through_the_public_notice_and_objections_before_appointment,
+    nothing_is_proposed_before_the_ranking_is_complete,
     sheets_are_sealed_and_nobody_sees_scores_before_sealing_their_own,
     the_bureau_keeps_the_pool_and_experts_keep_their_own_profile,
     experts_are_assigned_optimally_and_never_across_a_conflict,
