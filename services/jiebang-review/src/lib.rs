@@ -5,10 +5,12 @@
 //!   recorded conflicts.
 //! - [`scoring`]: opening assignments, draft and sealed score sheets, the ranking and
 //!   dispersion resolutions.
+//! - [`amend`]: conflicts declared during review (withdrawal and replacement), rescoring.
 //! - [`notice`]: proposing winners, the public notice, objections and rulings, appointment.
 //! - [`service`]: the gRPC trait, routing each RPC to its handler. Scoring, ranking, the public
 //!   notice and appointment answer UNIMPLEMENTED until they land.
 
+pub mod amend;
 pub mod assign;
 pub mod convert;
 pub mod notice;

@@ -727,6 +727,101 @@ impl ReviewApi {
     }
 }
 
+impl ReviewApi {
+    /// The team's own result, once the public notice has started: scores and comments, never
+    /// who gave them.
+    pub(crate) async fn application_result(
+        &self,
+        caller: Caller,
+        req: pb::GetApplicationResultRequest,
+    ) -> Result<pb::ApplicationResult, ApiError> {
+        let (challenge_id, application_id) =
+            jiebang_domain::ids::parse_application_name(&req.application, "application")?;
+        let mut conn = self
+            .platform()
+            .store
+            .pool()
+            .acquire()
+            .await
+            .map_err(StoreError::from)?;
+        let application = applications::get(&mut conn, challenge_id, application_id)
+            .await?
+            .ok_or_else(|| DomainError::not_found(&req.application))?;
+        let challenge = challenges::get_in(&mut conn, challenge_id)
+            .await?
+            .ok_or_else(|| DomainError::not_found(&req.application))?;
+        if !caller.is_admin()
+            && !jiebang_domain::application::access::is_team(&caller, &application)
+        {
+            return Err(DomainError::not_found(&req.application).into());
+        }
+        use jiebang_domain::challenge::ChallengeState::*;
+        if !matches!(
+            challenge.state,
+            PublicNotice | Awarded | InProgress | Completed | Failed
+        ) {
+            return Err(DomainError::precondition(
+                "RESULT_NOT_PUBLISHED",
+                "results are published with the public notice",
+            )
+            .into());
+        }
+        let sheets: Vec<SheetRow> = rows::sheets_of_challenge(&mut conn, challenge_id, "SUBMITTED")
+            .await?
+            .into_iter()
+            .filter(|s| s.application_id == application.id)
+            .collect();
+        drop(conn);
+        let bureau = Caller {
+            role: jiebang_domain::identity::Role::Admin,
+            ..caller.clone()
+        };
+        let (ranking, _) = self.ranking(&bureau, &challenge, false).await?;
+        let entry = ranking
+            .iter()
+            .find(|e| e.application == req.application)
+            .ok_or_else(|| {
+                DomainError::precondition("NOT_RANKED", "the application was not ranked")
+            })?;
+        let mut comments: Vec<pb::ReviewComment> = sheets
+            .iter()
+            .flat_map(|s| {
+                s.content
+                    .scores
+                    .iter()
+                    .map(|c| pb::ReviewComment {
+                        criterion: c.criterion.clone(),
+                        text: c.comment.clone(),
+                    })
+                    .chain(std::iter::once(pb::ReviewComment {
+                        criterion: String::new(),
+                        text: s.content.overall_comment.clone(),
+                    }))
+            })
+            .collect();
+        // Sorted, so the order says nothing about who wrote what.
+        comments.sort_by(|a, b| a.criterion.cmp(&b.criterion).then(a.text.cmp(&b.text)));
+        let counted = entry.sheet_totals.iter().filter(|t| !t.trimmed).count();
+        Ok(pb::ApplicationResult {
+            application: req.application.clone(),
+            final_score: entry.final_score.clone(),
+            aggregation_method: crate::convert::aggregation_to_proto(
+                challenge.spec.review.aggregation_method,
+            ) as i32,
+            counted_sheet_count: i32::try_from(counted).unwrap_or(i32::MAX),
+            criterion_results: entry.criterion_results.clone(),
+            total_threshold_met: entry
+                .final_score
+                .parse::<Decimal>()
+                .is_ok_and(|f| f >= Decimal::from(challenge.spec.review.total_threshold)),
+            eligible_for_award: entry.eligible_for_award,
+            rank: entry.rank,
+            ranked_count: i32::try_from(ranking.len()).unwrap_or(i32::MAX),
+            comments,
+        })
+    }
+}
+
 fn criteria_to_proto(criteria: &[Criterion]) -> Vec<pb::Criterion> {
     criteria
         .iter()

@@ -1,5 +1,4 @@
-//! The `ReviewService` trait: each RPC routed to its handler. Conflict declarations during
-//! review, rescoring and the team's own result answer UNIMPLEMENTED until they land.
+//! The `ReviewService` trait: each RPC routed to its handler.
 
 use jiebang_grpc::{ApiError, Platform, caller};
 use jiebang_proto::v1 as pb;
@@ -30,13 +29,6 @@ macro_rules! authed {
             .map_err(Status::from)?;
         Ok(Response::new($wrap(result)))
     }};
-}
-
-/// The part of the review that a later increment of step 3 brings.
-fn not_yet(rpc: &str) -> Status {
-    Status::unimplemented(format!(
-        "{rpc} is part of the review still being built (conflict declarations, rescoring, team results)"
-    ))
 }
 
 #[tonic::async_trait]
@@ -84,8 +76,7 @@ impl ReviewService for ReviewApi {
         &self,
         request: Request<pb::DeclareConflictRequest>,
     ) -> Result<Response<pb::DeclareConflictResponse>, Status> {
-        caller(&request).map_err(ApiError::from)?;
-        Err(not_yet("DeclareConflict"))
+        authed!(self, request, declare_conflict, |r| r)
     }
 
     #[tracing::instrument(skip_all, fields(rpc = "ListConflicts"))]
@@ -193,8 +184,7 @@ impl ReviewService for ReviewApi {
         &self,
         request: Request<pb::RequestRescoringRequest>,
     ) -> Result<Response<pb::RequestRescoringResponse>, Status> {
-        caller(&request).map_err(ApiError::from)?;
-        Err(not_yet("RequestRescoring"))
+        authed!(self, request, request_rescoring, |r| r)
     }
 
     #[tracing::instrument(skip_all, fields(rpc = "GetApplicationResult"))]
@@ -202,8 +192,11 @@ impl ReviewService for ReviewApi {
         &self,
         request: Request<pb::GetApplicationResultRequest>,
     ) -> Result<Response<pb::GetApplicationResultResponse>, Status> {
-        caller(&request).map_err(ApiError::from)?;
-        Err(not_yet("GetApplicationResult"))
+        authed!(self, request, application_result, |r| {
+            pb::GetApplicationResultResponse {
+                application_result: Some(r),
+            }
+        })
     }
 
     #[tracing::instrument(skip_all, fields(rpc = "ListRanking"))]

@@ -715,3 +715,18 @@ pub async fn resolve_dispersion(
     })?;
     Ok(())
 }
+
+/// An expert's assignments not withdrawn, on a connection the caller holds.
+pub async fn expert_live_assignments(
+    conn: &mut AnyConnection,
+    expert_id: &str,
+) -> Result<Vec<AssignmentRow>, StoreError> {
+    let sql = format!(
+        "SELECT {ASSIGNMENT_COLUMNS} FROM assignments WHERE expert_id = $1 AND state <> 'WITHDRAWN' ORDER BY id"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(expert_id)
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(assignment_from_row).collect()
+}

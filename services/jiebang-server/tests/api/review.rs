@@ -1171,7 +1171,395 @@ async fn nothing_is_proposed_before_the_ranking_is_complete(app: &TestApp) {
     assert_eq!(code_of(by_team), Code::PermissionDenied);
 }
 
+async fn an_expert_who_discovers_a_conflict_is_replaced(app: &TestApp) {
+    let cast = app.cast().await;
+    let a = app
+        .team("da", pb::OrganizationType::University, "330100")
+        .await;
+    let (challenge, applications) = closed_with_applications(app, &cast, &[&a]).await;
+    let institute = app
+        .organization("回避测试研究所", pb::OrganizationType::Institute)
+        .await;
+    let mut experts = Vec::new();
+    for i in 0..4 {
+        experts.push(
+            app.expert(
+                &format!("recuse{i}"),
+                &institute,
+                &["electric_porcelain"],
+                &["烧成"],
+            )
+            .await,
+        );
+    }
+    app.review(Some(&cast.admin))
+        .await
+        .solve_assignments(pb::SolveAssignmentsRequest {
+            challenge: challenge.name.clone(),
+            experts_per_application: 3,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    // Whoever was assigned discovers, on opening, that the lead person is a former student.
+    let (assigned, token) = {
+        let live = app
+            .review(Some(&cast.admin))
+            .await
+            .list_assignments(pb::ListAssignmentsRequest {
+                parent: applications[0].clone(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .assignments;
+        let first = live[0].expert.clone();
+        experts.iter().find(|(e, _)| *e == first).cloned().unwrap()
+    };
+    let assignment = assignment_of(app, &token, &applications[0]).await;
+    let declared = app
+        .review(Some(&token))
+        .await
+        .declare_conflict(pb::DeclareConflictRequest {
+            expert: assigned.clone(),
+            assignment: assignment.clone(),
+            conflict: Some(pb::ExpertConflict {
+                r#type: pb::ConflictType::Collaborator as i32,
+                counterpart: Some(pb::expert_conflict::Counterpart::User(a.lead_name.clone())),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(declared.withdrawn_assignments.len(), 1);
+    assert_eq!(
+        declared.withdrawn_assignments[0].state,
+        pb::AssignmentState::Withdrawn as i32
+    );
+    assert_eq!(declared.replacement_count, 1);
+    let live: Vec<pb::Assignment> = app
+        .review(Some(&cast.admin))
+        .await
+        .list_assignments(pb::ListAssignmentsRequest {
+            parent: applications[0].clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .assignments;
+    let active: Vec<&pb::Assignment> = live
+        .iter()
+        .filter(|x| x.state == pb::AssignmentState::Assigned as i32)
+        .collect();
+    assert_eq!(active.len(), 3, "the seat is filled again");
+    assert!(
+        active.iter().all(|x| x.expert != assigned),
+        "the conflicted expert no longer reviews it"
+    );
+    let replacement = active
+        .iter()
+        .find(|x| x.origin == pb::AssignmentOrigin::Replacement as i32)
+        .unwrap();
+    assert_eq!(replacement.replaces, assignment);
+    let withdrawn = app
+        .review(Some(&token))
+        .await
+        .open_assignment(pb::OpenAssignmentRequest {
+            name: assignment,
+            request_id: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(reason_of(&withdrawn), "ASSIGNMENT_WITHDRAWN");
+}
+
+async fn the_chair_reopens_sealed_sheets_and_the_old_ones_stay_on_record(app: &TestApp) {
+    let cast = app.cast().await;
+    let (challenge, applications, teams, chair) = scored_round(app, &cast).await;
+    let ranking = app
+        .review(Some(&chair))
+        .await
+        .list_ranking(pb::ListRankingRequest {
+            challenge: challenge.name.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let entry = ranking
+        .ranking_entries
+        .iter()
+        .find(|e| e.application == applications[2])
+        .unwrap();
+    let lowest = entry.sheet_totals[0].score_sheet.clone();
+    let by_admin = app
+        .review(Some(&cast.admin))
+        .await
+        .request_rescoring(pb::RequestRescoringRequest {
+            application: applications[2].clone(),
+            reason: "请复核预算合理性评分依据".into(),
+            ..Default::default()
+        })
+        .await;
+    assert_eq!(code_of(by_admin), Code::PermissionDenied);
+    let reopened = app
+        .review(Some(&chair))
+        .await
+        .request_rescoring(pb::RequestRescoringRequest {
+            application: applications[2].clone(),
+            score_sheets: vec![lowest],
+            reason: "请复核预算合理性评分依据".into(),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .assignments;
+    assert_eq!(reopened.len(), 1);
+    assert_eq!(reopened[0].state, pb::AssignmentState::Assigned as i32);
+    // The old sealed sheet is kept, superseded; the new draft carries its values and the reason.
+    let mut db = app.db.connect().await;
+    use sqlx::Row;
+    let superseded: i64 =
+        sqlx::query("SELECT COUNT(*) FROM score_sheets WHERE state = 'SUPERSEDED'")
+            .fetch_one(&mut db)
+            .await
+            .unwrap()
+            .get(0);
+    assert_eq!(superseded, 1);
+    let complete = app
+        .review(Some(&cast.admin))
+        .await
+        .list_ranking(pb::ListRankingRequest {
+            challenge: challenge.name.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        !complete.complete,
+        "the reopened sheet must be sealed again"
+    );
+    let result = app
+        .review(Some(&teams[0].lead))
+        .await
+        .get_application_result(pb::GetApplicationResultRequest {
+            application: applications[0].clone(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(reason_of(&result), "RESULT_NOT_PUBLISHED");
+}
+
+async fn a_team_reads_its_result_without_knowing_who_scored_it(app: &TestApp) {
+    let cast = app.cast().await;
+    let (challenge, applications, teams, chair) = scored_round(app, &cast).await;
+    app.review(Some(&chair))
+        .await
+        .propose_winners(pb::ProposeWinnersRequest {
+            challenge: challenge.name.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let result = app
+        .review(Some(&teams[1].lead))
+        .await
+        .get_application_result(pb::GetApplicationResultRequest {
+            application: applications[1].clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .application_result
+        .unwrap();
+    assert_eq!(result.final_score, "80.00");
+    assert_eq!(result.rank, 2);
+    assert_eq!(result.ranked_count, 3);
+    assert!(result.eligible_for_award);
+    assert_eq!(result.criterion_results.len(), 4);
+    assert_eq!(
+        result.comments.len(),
+        3 * 5,
+        "four criterion comments and one overall per sheet"
+    );
+    let encoded = String::from_utf8_lossy(&prost::Message::encode_to_vec(&result)).into_owned();
+    assert!(
+        !encoded.contains("experts/") && !encoded.contains("users/"),
+        "no reviewer identity in the result"
+    );
+    let other_team = app
+        .review(Some(&teams[0].lead))
+        .await
+        .get_application_result(pb::GetApplicationResultRequest {
+            application: applications[1].clone(),
+        })
+        .await;
+    assert_eq!(code_of(other_team), Code::NotFound);
+}
+
+/// The whole review of a realistic round: 20 applications, 30 experts, panels of 5, sealed
+/// sheets, trimmed means, a winner noticed and appointed.
+async fn a_round_of_twenty_applications_and_thirty_experts_is_reviewed_end_to_end(app: &TestApp) {
+    let cast = app.cast().await;
+    let mut teams = Vec::new();
+    for i in 0..20 {
+        teams.push(
+            app.team(
+                &format!("r{i:02}"),
+                pb::OrganizationType::Enterprise,
+                "330100",
+            )
+            .await,
+        );
+    }
+    let (challenge, applications) =
+        closed_with_applications(app, &cast, &teams.iter().collect::<Vec<_>>()).await;
+    let institutes = [
+        app.organization("第一研究院", pb::OrganizationType::Institute)
+            .await,
+        app.organization("第二研究院", pb::OrganizationType::Institute)
+            .await,
+    ];
+    let mut experts = Vec::new();
+    for i in 0..30 {
+        // Two experts work for teams, so they must never review those teams.
+        let org = match i {
+            0 => teams[0].org.clone(),
+            1 => teams[1].org.clone(),
+            _ => institutes[i % 2].clone(),
+        };
+        experts.push(
+            app.expert(
+                &format!("pool{i:02}"),
+                &org,
+                &["electric_porcelain"],
+                &["烧成", "釉料", "晶相"][..(i % 3) + 1],
+            )
+            .await,
+        );
+    }
+    let mut admin = app.review(Some(&cast.admin)).await;
+    let solved = admin
+        .solve_assignments(pb::SolveAssignmentsRequest {
+            challenge: challenge.name.clone(),
+            experts_per_application: 5,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(solved.feasible, "{:?}", solved.infeasibility_reasons);
+    assert_eq!(solved.assignments.len(), 100);
+    let mut per_expert: std::collections::BTreeMap<&str, usize> = Default::default();
+    for x in &solved.assignments {
+        *per_expert.entry(x.expert.as_str()).or_default() += 1;
+    }
+    assert!(per_expert.values().all(|n| *n <= 10), "loads respected");
+    for (i, conflicted) in [(0usize, &experts[0].0), (1, &experts[1].0)] {
+        assert!(
+            !solved
+                .assignments
+                .iter()
+                .any(|x| x.application == applications[i] && &x.expert == conflicted)
+        );
+    }
+    let chair = solved.assignments[0].expert.clone();
+    admin
+        .set_panel_chair(pb::SetPanelChairRequest {
+            name: format!("{}/reviewPanel", challenge.name),
+            chair: chair.clone(),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap();
+    // Each expert scores their applications: application i at 70 + i, ± the expert's taste.
+    for (expert, token) in &experts {
+        let mine = app
+            .review(Some(token))
+            .await
+            .list_assignments(pb::ListAssignmentsRequest {
+                parent: challenge.name.clone() + "/applications/-",
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .assignments;
+        for x in mine {
+            let i = applications
+                .iter()
+                .position(|a| *a == x.application)
+                .unwrap();
+            let taste = (expert.len() % 3) as f64 - 1.0;
+            let fraction = format!("{:.4}", (70.0 + i as f64 + taste) / 100.0);
+            score(app, token, &x.application, &fraction).await;
+        }
+    }
+    let chair_token = &experts.iter().find(|(e, _)| *e == chair).unwrap().1;
+    let ranking = app
+        .review(Some(chair_token))
+        .await
+        .list_ranking(pb::ListRankingRequest {
+            challenge: challenge.name.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(ranking.complete);
+    assert_eq!(ranking.ranking_entries.len(), 20);
+    assert_eq!(
+        ranking.ranking_entries[0].application, applications[19],
+        "the best-scored application ranks first"
+    );
+    assert!(
+        ranking.ranking_entries[0]
+            .sheet_totals
+            .iter()
+            .filter(|t| t.trimmed)
+            .count()
+            == 2,
+        "five sheets: one highest and one lowest dropped"
+    );
+    let notice = app
+        .review(Some(chair_token))
+        .await
+        .propose_winners(pb::ProposeWinnersRequest {
+            challenge: challenge.name.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .public_notice
+        .unwrap();
+    assert_eq!(notice.proposed_winners[0].application, applications[19]);
+    app.clock.advance(10 * DAY);
+    let awarded = admin
+        .appoint_winners(pb::AppointWinnersRequest {
+            challenge: challenge.name.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        awarded.challenge.unwrap().state,
+        pb::ChallengeState::Awarded as i32
+    );
+}
+
 on_both_backends!(
+    an_expert_who_discovers_a_conflict_is_replaced,
+    the_chair_reopens_sealed_sheets_and_the_old_ones_stay_on_record,
+    a_team_reads_its_result_without_knowing_who_scored_it,
+    a_round_of_twenty_applications_and_thirty_experts_is_reviewed_end_to_end,
     winners_go_through_the_public_notice_and_objections_before_appointment,
     nothing_is_proposed_before_the_ranking_is_complete,
     sheets_are_sealed_and_nobody_sees_scores_before_sealing_their_own,
