@@ -79,6 +79,16 @@ impl ApplicationApi {
             if access::can_read(caller, &application, &challenge, now) {
                 return Ok(true);
             }
+            // Experts read what they review.
+            if let Some(expert) =
+                jiebang_storage::review::expert_of_user(&mut conn, &caller.user_id).await?
+                && jiebang_storage::review::expert_live_assignments(&mut conn, &expert.id)
+                    .await?
+                    .iter()
+                    .any(|a| a.application_id == application.id)
+            {
+                return Ok(true);
+            }
         }
         Ok(false)
     }

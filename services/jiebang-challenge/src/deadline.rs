@@ -59,6 +59,59 @@ pub async fn close_due(platform: &Platform) -> Result<usize, ApiError> {
     Ok(closed)
 }
 
+/// Moves AWARDED challenges whose projects have started to IN_PROGRESS; returns how many.
+pub async fn start_due(platform: &Platform) -> Result<usize, ApiError> {
+    let now = platform.now();
+    let mut conn = platform
+        .store
+        .pool()
+        .acquire()
+        .await
+        .map_err(StoreError::from)?;
+    let due = jiebang_storage::notice::awarded_and_started(&mut conn, now).await?;
+    drop(conn);
+    let mut started = 0;
+    for id in due {
+        let Some(challenge) = rows::get(&platform.store, &id).await? else {
+            continue;
+        };
+        let Ok(next) = challenge.review_step(
+            jiebang_domain::challenge::ChallengeState::Awarded,
+            jiebang_domain::challenge::ChallengeState::InProgress,
+            now,
+        ) else {
+            continue;
+        };
+        let idem = Idempotency::none(close_digest(&challenge.name(), challenge.version));
+        let response = challenge_to_proto(&next, now);
+        let mut tx = platform.store.begin().await?;
+        match rows::update(&mut tx, &next, challenge.version).await {
+            Ok(()) => {}
+            Err(StoreError::Conflict) => continue,
+            Err(e) => return Err(e.into()),
+        }
+        let change = ChangeBuilder {
+            at: now,
+            actor: SYSTEM_ACTOR.into(),
+            action: "challenge.in_progress",
+            event_type: pb::EventType::ChallengeInProgress,
+            resource: next.name(),
+            chain: None,
+            state: pb::ChallengeState::InProgress.as_str_name().to_owned(),
+            summary: next.spec.title.clone(),
+            audience: &audience_of(&next),
+            idempotency: &idem,
+        }
+        .build(&response);
+        match platform.commit(tx, &change).await {
+            Ok(()) => started += 1,
+            Err(e) if e.is_retryable() => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(started)
+}
+
 /// The request digest of a clock transition: what was closed, at which version.
 fn close_digest(name: &str, version: i64) -> String {
     jiebang_grpc::idempotency::digest(&pb::GetChallengeRequest {

@@ -4,7 +4,8 @@ use jiebang_grpc::Platform;
 use std::time::Duration;
 use tokio::sync::watch;
 
-/// Records passed deadlines as APPLICATIONS_CLOSED every `interval` until shutdown.
+/// Every `interval` until shutdown: records passed deadlines as APPLICATIONS_CLOSED, and
+/// awarded challenges whose projects have started as IN_PROGRESS.
 pub async fn close_deadlines(
     platform: Platform,
     interval: Duration,
@@ -15,6 +16,11 @@ pub async fn close_deadlines(
             Ok(0) => {}
             Ok(n) => tracing::debug!(closed = n, "deadline sweep"),
             Err(e) => tracing::warn!(error = %e, "deadline sweep failed; will retry"),
+        }
+        match jiebang_challenge::deadline::start_due(&platform).await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(started = n, "project start sweep"),
+            Err(e) => tracing::warn!(error = %e, "project start sweep failed; will retry"),
         }
         tokio::select! {
             () = tokio::time::sleep(interval) => {}

@@ -271,3 +271,21 @@ pub async fn project_of(
         .transpose()
         .map_err(Into::into)
 }
+
+/// AWARDED challenges whose projects have started by `now`: the clock moves them IN_PROGRESS.
+pub async fn awarded_and_started(
+    conn: &mut AnyConnection,
+    now: Timestamp,
+) -> Result<Vec<String>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT DISTINCT c.id FROM challenges c JOIN projects p ON p.challenge_id = c.id \
+         WHERE c.state = 'AWARDED' AND p.start_at <= $1 ORDER BY c.id",
+    )
+    .bind(now.micros())
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| r.try_get::<String, _>(0))
+        .collect::<Result<_, _>>()
+        .map_err(Into::into)
+}
