@@ -4,6 +4,7 @@
 mod applications;
 mod publication;
 mod replicas;
+mod review;
 mod server_process;
 
 /// Generates a SQLite and a PostgreSQL test for each `async fn name(backend: Backend)`.

@@ -9,6 +9,7 @@ mod challenge_file;
 mod client;
 mod commands;
 mod errors;
+mod sheet_file;
 mod views;
 
 use clap::{Parser, Subcommand};
@@ -62,6 +63,12 @@ enum Command {
     /// Documents: upload and download with progress, checked by SHA-256.
     #[command(subcommand)]
     Document(commands::document::DocumentCommand),
+    /// The expert pool (admins).
+    #[command(subcommand)]
+    Expert(commands::review::ExpertCommand),
+    /// Expert review: assignment, scoring, ranking, public notice, objections, appointment.
+    #[command(subcommand)]
+    Review(commands::review::ReviewCommand),
     /// The audit trail (admins).
     #[command(subcommand)]
     Audit(commands::audit::AuditCommand),
@@ -97,6 +104,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Challenge(cmd) => commands::challenge::run(&ctx, cmd).await,
         Command::Application(cmd) => commands::application::run(&ctx, cmd).await,
         Command::Document(cmd) => commands::document::run(&ctx, cmd).await,
+        Command::Expert(cmd) => commands::review::expert(&ctx, cmd).await,
+        Command::Review(cmd) => commands::review::run(&ctx, cmd).await,
         Command::Audit(cmd) => commands::audit::run(&ctx, cmd).await,
         Command::Events(cmd) => commands::events::run(&ctx, cmd).await,
     }
