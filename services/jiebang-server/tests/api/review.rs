@@ -381,6 +381,160 @@ async fn experts_are_assigned_optimally_and_never_across_a_conflict(app: &TestAp
     assert_eq!(reason_of(&outsider), "CHAIR_NOT_ON_PANEL");
 }
 
+async fn every_kind_of_conflict_keeps_an_expert_off_the_application(app: &TestApp) {
+    let cast = app.cast().await;
+    let lead = app
+        .team("conflicted", pb::OrganizationType::University, "330100")
+        .await;
+    let partner = app
+        .team("cpartner", pb::OrganizationType::Enterprise, "330100")
+        .await;
+    let challenge = app.published(&cast, "回避类型测试榜单", 2 * DAY).await;
+    let mut consortium = crate::samples::application_for(&lead);
+    consortium.team.as_mut().unwrap().partner_organizations = vec![partner.org.clone()];
+    let application = app
+        .applications(Some(&lead.lead))
+        .await
+        .create_application(pb::CreateApplicationRequest {
+            parent: challenge.name.clone(),
+            application: Some(consortium),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .application
+        .unwrap()
+        .name;
+    app.submit_application(&lead, &application).await.unwrap();
+    app.clock.advance(3 * DAY);
+    app.applications(Some(&cast.admin))
+        .await
+        .record_formal_check(pb::RecordFormalCheckRequest {
+            name: application.clone(),
+            outcome: pb::FormalCheckOutcome::Eligible as i32,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+
+    let institute = app
+        .organization("回避研究所", pb::OrganizationType::Institute)
+        .await;
+    let mut conflicted = Vec::new();
+    conflicted.push((
+        app.expert("same.lead", &lead.org, &["electric_porcelain"], &[])
+            .await
+            .0,
+        pb::ConflictType::SameOrganization,
+    ));
+    conflicted.push((
+        app.expert("at.partner", &partner.org, &["electric_porcelain"], &[])
+            .await
+            .0,
+        pb::ConflictType::Partner,
+    ));
+    conflicted.push((
+        app.expert(
+            "at.publisher",
+            &cast.publisher_org,
+            &["electric_porcelain"],
+            &[],
+        )
+        .await
+        .0,
+        pb::ConflictType::Publisher,
+    ));
+    let declared: [(&str, pb::ConflictType, pb::expert_conflict::Counterpart); 4] = [
+        (
+            "family",
+            pb::ConflictType::Family,
+            pb::expert_conflict::Counterpart::User(lead.lead_name.clone()),
+        ),
+        (
+            "former",
+            pb::ConflictType::FormerEmployer,
+            pb::expert_conflict::Counterpart::Organization(lead.org.clone()),
+        ),
+        (
+            "collab",
+            pb::ConflictType::Collaborator,
+            pb::expert_conflict::Counterpart::Organization(partner.org.clone()),
+        ),
+        (
+            "history",
+            pb::ConflictType::PastCollaboration,
+            pb::expert_conflict::Counterpart::Organization(partner.org.clone()),
+        ),
+    ];
+    for (name, kind, counterpart) in declared {
+        let (expert, token) = app
+            .expert(name, &institute, &["electric_porcelain"], &[])
+            .await;
+        app.review(Some(&token))
+            .await
+            .declare_conflict(pb::DeclareConflictRequest {
+                expert: expert.clone(),
+                assignment: String::new(),
+                conflict: Some(pb::ExpertConflict {
+                    r#type: kind as i32,
+                    counterpart: Some(counterpart),
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            })
+            .await
+            .unwrap();
+        conflicted.push((expert, kind));
+    }
+    for i in 0..3 {
+        app.expert(
+            &format!("clean{i}"),
+            &institute,
+            &["electric_porcelain"],
+            &[],
+        )
+        .await;
+    }
+    let solved = app
+        .review(Some(&cast.admin))
+        .await
+        .solve_assignments(pb::SolveAssignmentsRequest {
+            challenge: challenge.name.clone(),
+            experts_per_application: 3,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(solved.feasible, "{:?}", solved.infeasibility_reasons);
+    for (expert, _) in &conflicted {
+        assert!(
+            !solved.assignments.iter().any(|x| &x.expert == expert),
+            "{expert} must not review it"
+        );
+    }
+    let records = app
+        .review(Some(&cast.admin))
+        .await
+        .list_conflicts(pb::ListConflictsRequest {
+            parent: challenge.name,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .conflicts;
+    for (expert, kind) in &conflicted {
+        assert!(
+            records
+                .iter()
+                .any(|r| &r.expert == expert && r.r#type == *kind as i32),
+            "{expert}'s {kind:?} conflict is on record"
+        );
+    }
+}
+
 async fn an_infeasible_instance_says_what_is_missing_and_stores_nothing(app: &TestApp) {
     let cast = app.cast().await;
     let a = app
@@ -1556,6 +1710,7 @@ async fn a_round_of_twenty_applications_and_thirty_experts_is_reviewed_end_to_en
 }
 
 on_both_backends!(
+    every_kind_of_conflict_keeps_an_expert_off_the_application,
     an_expert_who_discovers_a_conflict_is_replaced,
     the_chair_reopens_sealed_sheets_and_the_old_ones_stay_on_record,
     a_team_reads_its_result_without_knowing_who_scored_it,
