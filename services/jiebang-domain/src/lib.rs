@@ -13,6 +13,7 @@
 //! - [`caller`]: the authenticated user making a request.
 //! - [`identity`]: organisations (with the unified social credit code), users, roles, passwords.
 //! - [`challenge`]: the challenge (榜单), its content, lifecycle and access rules.
+//! - [`milestone`]: milestone plans, report checks, acceptance rules, the ledger, horse races.
 //! - [`review`]: assigning experts (exact min-cost flow) and aggregating scores.
 //! - [`decimal`]: exact decimal values of indicators.
 //! - [`document`]: accepted document types and upload declarations.
@@ -26,6 +27,7 @@ pub mod document;
 pub mod error;
 pub mod identity;
 pub mod ids;
+pub mod milestone;
 pub mod review;
 pub mod time;
 
