@@ -719,6 +719,60 @@ impl ReviewApi {
     }
 }
 
+/// Fixes the milestone plan of a new project from the application's proposal: due dates in
+/// calendar months from the start, and each tranche's amount to the fen (the final tranche
+/// takes the rounding remainder, so the tranches sum to the award).
+async fn write_plan(
+    tx: &mut Tx,
+    project: &ProjectRow,
+    application: &Application,
+    now: Timestamp,
+) -> Result<(), ApiError> {
+    use jiebang_domain::milestone::{ledger, plan};
+    use jiebang_storage::projects::{self, MilestonePlan, MilestoneRow};
+    let content = &application.content;
+    let mut shares: Vec<i32> = content
+        .milestones
+        .iter()
+        .map(|m| m.share_basis_points)
+        .collect();
+    shares.insert(0, content.signing_share_basis_points);
+    let amounts = ledger::amounts(project.award_fen, &shares);
+    projects::set_signing_share(tx, &project.id, content.signing_share_basis_points, now).await?;
+    let last = content.milestones.len().saturating_sub(1);
+    for (i, m) in content.milestones.iter().enumerate() {
+        let due = plan::add_months(project.start_at, m.due_after_months);
+        projects::insert_milestone(
+            tx,
+            &MilestoneRow {
+                id: new_id(),
+                project_id: project.id.clone(),
+                position: i32::try_from(i + 1).unwrap_or(i32::MAX),
+                title: m.title.clone(),
+                plan: MilestonePlan {
+                    deliverables: m.deliverables.clone(),
+                    targets: m
+                        .indicator_targets
+                        .iter()
+                        .map(|t| (t.indicator.clone(), t.target_value.clone()))
+                        .collect(),
+                    mid_term: m.mid_term,
+                    final_acceptance: i == last,
+                },
+                share_bp: m.share_basis_points,
+                tranche_fen: amounts[i + 1],
+                state: "PLANNED".into(),
+                due_at: due,
+                original_due_at: due,
+                updated_at: now,
+                version: 1,
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 async fn appoint(
     platform: &Platform,
     caller: &Caller,
@@ -792,6 +846,7 @@ async fn appoint(
             version: 1,
         };
         rows::insert_project(&mut tx, &project).await?;
+        write_plan(&mut tx, &project, &next, now).await?;
         let audience: Vec<Audience> = next
             .team_user_ids()
             .into_iter()

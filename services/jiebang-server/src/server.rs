@@ -12,11 +12,13 @@ use jiebang_grpc::auth::{self, TokenKeys};
 use jiebang_grpc::{Platform, Settings};
 use jiebang_identity::IdentityApi;
 use jiebang_identity::bootstrap::{self, Bootstrap};
+use jiebang_milestone::MilestoneApi;
 use jiebang_proto::v1::application_service_server::ApplicationServiceServer;
 use jiebang_proto::v1::audit_service_server::AuditServiceServer;
 use jiebang_proto::v1::challenge_service_server::ChallengeServiceServer;
 use jiebang_proto::v1::event_service_server::EventServiceServer;
 use jiebang_proto::v1::identity_service_server::IdentityServiceServer;
+use jiebang_proto::v1::milestone_service_server::MilestoneServiceServer;
 use jiebang_proto::v1::review_service_server::ReviewServiceServer;
 use jiebang_review::ReviewApi;
 use jiebang_storage::{Store, StoreOptions, Synchronous};
@@ -131,6 +133,9 @@ pub async fn start(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Run
         .set_serving::<ApplicationServiceServer<ApplicationApi>>()
         .await;
     health.set_serving::<ReviewServiceServer<ReviewApi>>().await;
+    health
+        .set_serving::<MilestoneServiceServer<MilestoneApi>>()
+        .await;
     health.set_serving::<AuditServiceServer<AuditApi>>().await;
     health.set_serving::<EventServiceServer<EventsApi>>().await;
     let reflection_v1 = tonic_reflection::server::Builder::configure()
@@ -168,6 +173,11 @@ pub async fn start(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Run
         )
         .add_service(
             ReviewServiceServer::new(ReviewApi::new(platform.clone()))
+                .max_decoding_message_size(limit)
+                .max_encoding_message_size(limit),
+        )
+        .add_service(
+            MilestoneServiceServer::new(MilestoneApi::new(platform.clone()))
                 .max_decoding_message_size(limit)
                 .max_encoding_message_size(limit),
         )

@@ -23,6 +23,7 @@ pub mod error;
 pub mod events;
 pub mod identity;
 pub mod notice;
+pub mod projects;
 pub mod review;
 pub mod secrets;
 pub mod store;

@@ -208,6 +208,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = migrations!("sqlite":
     3 "0003_review",
     4 "0004_scoring",
     5 "0005_notice",
+    6 "0006_milestones",
 );
 
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = migrations!("postgres":
@@ -216,6 +217,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = migrations!("postgres":
     3 "0003_review",
     4 "0004_scoring",
     5 "0005_notice",
+    6 "0006_milestones",
 );
 
 fn migrator(dialect: Dialect) -> Migrator {

@@ -14,6 +14,7 @@ mod documents;
 mod events;
 mod idempotency;
 mod identity;
+mod milestones;
 mod review;
 mod samples;
 mod server;

@@ -1014,7 +1014,7 @@ async fn sheets_are_sealed_and_nobody_sees_scores_before_sealing_their_own(app: 
 }
 
 /// Three applications scored 85, 80 and 75 by a panel of three, chaired by the first expert.
-async fn scored_round(
+pub(crate) async fn scored_round(
     app: &TestApp,
     cast: &Cast,
 ) -> (pb::Challenge, Vec<String>, Vec<Team>, String) {

@@ -15,6 +15,7 @@ async fn every_service_reports_serving_on_the_health_service(app: &TestApp) {
         "jiebang.v1.ChallengeService",
         "jiebang.v1.ApplicationService",
         "jiebang.v1.ReviewService",
+        "jiebang.v1.MilestoneService",
         "jiebang.v1.AuditService",
         "jiebang.v1.EventService",
         "",
@@ -192,15 +193,19 @@ async fn sqlite_runs_in_wal_mode() {
     app.stop().await;
 }
 
-/// The services of later steps are in the contract but not served yet.
+/// The parts of step 4 still being built answer UNIMPLEMENTED (after authentication).
 #[tokio::test]
-async fn services_of_later_steps_answer_unimplemented() {
+async fn rpcs_of_later_increments_answer_unimplemented() {
     use jiebang_proto::v1::milestone_service_client::MilestoneServiceClient;
     let app = TestApp::spawn(crate::support::Backend::Sqlite)
         .await
         .unwrap();
-    let status = MilestoneServiceClient::new(app.channel().await)
-        .get_project(pb::GetProjectRequest::default())
+    let mut client = MilestoneServiceClient::with_interceptor(
+        app.channel().await,
+        crate::support::Bearer::token(&app.admin_token),
+    );
+    let status = client
+        .submit_milestone_report(pb::SubmitMilestoneReportRequest::default())
         .await
         .unwrap_err();
     assert_eq!(status.code(), tonic::Code::Unimplemented);

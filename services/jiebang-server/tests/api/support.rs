@@ -40,6 +40,12 @@ fn postgres_required() -> bool {
 #[derive(Clone)]
 pub struct Bearer(Option<String>);
 
+impl Bearer {
+    pub fn token(token: &str) -> Self {
+        Self(Some(token.to_owned()))
+    }
+}
+
 impl Interceptor for Bearer {
     fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
         if let Some(token) = &self.0 {
@@ -641,5 +647,17 @@ impl TestApp {
             .expect("expert")
             .name;
         (expert, token)
+    }
+}
+
+impl TestApp {
+    pub async fn milestones(
+        &self,
+        token: Option<&str>,
+    ) -> jiebang_proto::v1::milestone_service_client::MilestoneServiceClient<Authed> {
+        jiebang_proto::v1::milestone_service_client::MilestoneServiceClient::with_interceptor(
+            self.channel().await,
+            Bearer(token.map(str::to_owned)),
+        )
     }
 }

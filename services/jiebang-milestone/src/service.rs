@@ -1,0 +1,559 @@
+//! The `MilestoneService` handlers.
+
+use jiebang_domain::audience::Audience;
+use jiebang_domain::identity::Role;
+use jiebang_domain::ids::{Collection, new_id};
+use jiebang_domain::milestone::ledger;
+use jiebang_domain::{Caller, DomainError};
+use jiebang_grpc::convert::to_proto_time;
+use jiebang_grpc::idempotency::{Idempotency, digest};
+use jiebang_grpc::paging::{decode_token, finish_page, page_size};
+use jiebang_grpc::platform::ChangeBuilder;
+use jiebang_grpc::{ApiError, Platform, caller};
+use jiebang_proto::v1 as pb;
+use jiebang_proto::v1::milestone_service_server::MilestoneService;
+use jiebang_storage::projects::{self as rows, DisbursementRow, MilestoneRow, ProjectRecord};
+use jiebang_storage::{StoreError, applications, challenges};
+use sqlx::AnyConnection;
+use tonic::{Request, Response, Status};
+
+pub struct MilestoneApi {
+    platform: Platform,
+}
+
+impl MilestoneApi {
+    pub fn new(platform: Platform) -> Self {
+        Self { platform }
+    }
+}
+
+fn parse_project(name: &str, field: &str) -> Result<String, DomainError> {
+    name.strip_prefix("projects/")
+        .filter(|id| {
+            !id.is_empty()
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+        .map(str::to_owned)
+        .ok_or_else(|| DomainError::invalid(field, "must be a project name like projects/{id}"))
+}
+
+fn milestone_to_proto(m: &MilestoneRow) -> pb::Milestone {
+    pb::Milestone {
+        name: format!("projects/{}/milestones/{}", m.project_id, m.id),
+        sequence: m.position,
+        title: m.title.clone(),
+        deliverables: m.plan.deliverables.clone(),
+        indicator_targets: m
+            .plan
+            .targets
+            .iter()
+            .map(|(i, v)| pb::IndicatorTarget {
+                indicator: i.clone(),
+                target_value: v.clone(),
+            })
+            .collect(),
+        share_basis_points: m.share_bp,
+        tranche_fen: m.tranche_fen,
+        mid_term: m.plan.mid_term,
+        final_acceptance: m.plan.final_acceptance,
+        state: pb::MilestoneState::from_str_name(&format!("MILESTONE_STATE_{}", m.state))
+            .map_or(0, |s| s as i32),
+        due_time: Some(to_proto_time(m.due_at)),
+        original_due_time: Some(to_proto_time(m.original_due_at)),
+        update_time: Some(to_proto_time(m.updated_at)),
+        etag: m.version.to_string(),
+        ..Default::default()
+    }
+}
+
+fn disbursement_to_proto(d: &DisbursementRow, cumulative: i64) -> pb::Disbursement {
+    pb::Disbursement {
+        name: format!("projects/{}/disbursements/{}", d.project_id, d.id),
+        milestone: d
+            .milestone_id
+            .as_deref()
+            .map(|m| format!("projects/{}/milestones/{m}", d.project_id))
+            .unwrap_or_default(),
+        amount_fen: d.amount_fen,
+        share_basis_points: d.share_bp,
+        approver: Collection::Users.name(&d.approver_id),
+        disburse_time: Some(to_proto_time(d.disbursed_at)),
+        cumulative_fen: cumulative,
+    }
+}
+
+impl MilestoneApi {
+    /// The project, if the caller may read it: the bureau, the team, the challenge's publisher.
+    async fn load(
+        &self,
+        conn: &mut AnyConnection,
+        caller: &Caller,
+        name: &str,
+    ) -> Result<ProjectRecord, ApiError> {
+        let id = parse_project(name, "name")?;
+        let project = rows::get_project(conn, &id)
+            .await?
+            .ok_or_else(|| DomainError::not_found(name))?;
+        let application = applications::get(conn, &project.challenge_id, &project.application_id)
+            .await?
+            .ok_or_else(|| DomainError::not_found(name))?;
+        let challenge = challenges::get_in(conn, &project.challenge_id)
+            .await?
+            .ok_or_else(|| DomainError::not_found(name))?;
+        let allowed = caller.is_admin()
+            || jiebang_domain::application::access::is_team(caller, &application)
+            || (caller.role == Role::Publisher && caller.organization_id == challenge.publisher_id);
+        if allowed {
+            Ok(project)
+        } else {
+            Err(DomainError::not_found(name).into())
+        }
+    }
+
+    async fn project_to_proto(
+        &self,
+        conn: &mut AnyConnection,
+        p: &ProjectRecord,
+    ) -> Result<pb::Project, ApiError> {
+        let application = applications::get(conn, &p.challenge_id, &p.application_id)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("project without application".into()))?;
+        let challenge = challenges::get_in(conn, &p.challenge_id)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("project without challenge".into()))?;
+        let milestones = rows::milestones_of(conn, &p.id).await?;
+        let disbursed: i64 = rows::disbursements(conn, &p.id)
+            .await?
+            .iter()
+            .map(|d| d.amount_fen)
+            .sum();
+        Ok(pb::Project {
+            name: format!("projects/{}", p.id),
+            challenge: challenge.name(),
+            application: application.name(),
+            title: application.content.title.clone(),
+            lead_organization: Collection::Organizations.name(&application.lead_organization_id),
+            partner_organizations: application
+                .content
+                .partner_organization_ids
+                .iter()
+                .map(|o| Collection::Organizations.name(o))
+                .collect(),
+            lead_person: Collection::Users.name(&application.content.lead_person_id),
+            state: pb::ProjectState::from_str_name(&format!("PROJECT_STATE_{}", p.state))
+                .map_or(0, |s| s as i32),
+            award_fen: p.award_fen,
+            disbursed_fen: disbursed,
+            signing_share_basis_points: p.signing_share_bp,
+            horse_race: challenge.spec.winners_count >= 2,
+            start_time: Some(to_proto_time(p.start_at)),
+            end_time: p.ended_at.map(to_proto_time),
+            milestone_count: i32::try_from(milestones.len()).unwrap_or(i32::MAX),
+            accepted_milestone_count: i32::try_from(
+                milestones
+                    .iter()
+                    .filter(|m| m.state.starts_with("ACCEPTED"))
+                    .count(),
+            )
+            .unwrap_or(i32::MAX),
+            create_time: Some(to_proto_time(p.created_at)),
+            update_time: Some(to_proto_time(p.updated_at)),
+            etag: p.version.to_string(),
+            ..Default::default()
+        })
+    }
+
+    async fn get_project(
+        &self,
+        caller: Caller,
+        req: pb::GetProjectRequest,
+    ) -> Result<pb::Project, ApiError> {
+        let mut conn = self
+            .platform
+            .store
+            .pool()
+            .acquire()
+            .await
+            .map_err(StoreError::from)?;
+        let project = self.load(&mut conn, &caller, &req.name).await?;
+        self.project_to_proto(&mut conn, &project).await
+    }
+
+    async fn list_projects(
+        &self,
+        caller: Caller,
+        req: pb::ListProjectsRequest,
+    ) -> Result<pb::ListProjectsResponse, ApiError> {
+        let size = page_size(req.page_size, 20, 100)?;
+        let challenge = if req.challenge.is_empty() {
+            None
+        } else {
+            Some(
+                Collection::Challenges
+                    .parse(&req.challenge, "challenge")?
+                    .to_owned(),
+            )
+        };
+        let filters = format!("challenge={}", req.challenge);
+        let cursor = decode_token(&req.page_token, &filters)?;
+        let mut conn = self
+            .platform
+            .store
+            .pool()
+            .acquire()
+            .await
+            .map_err(StoreError::from)?;
+        let publisher = (caller.role == Role::Publisher).then_some(caller.organization_id.as_str());
+        let found = rows::list_projects(
+            &mut conn,
+            caller.is_admin(),
+            &caller.user_id,
+            publisher,
+            challenge.as_deref(),
+            cursor.as_deref(),
+            size + 1,
+        )
+        .await?;
+        let (page, next_page_token) = finish_page(found, size, &filters, |p| p.id.clone());
+        let mut projects = Vec::with_capacity(page.len());
+        for p in &page {
+            projects.push(self.project_to_proto(&mut conn, p).await?);
+        }
+        Ok(pb::ListProjectsResponse {
+            projects,
+            next_page_token,
+        })
+    }
+
+    async fn list_milestones(
+        &self,
+        caller: Caller,
+        req: pb::ListMilestonesRequest,
+    ) -> Result<pb::ListMilestonesResponse, ApiError> {
+        let mut conn = self
+            .platform
+            .store
+            .pool()
+            .acquire()
+            .await
+            .map_err(StoreError::from)?;
+        let project = self.load(&mut conn, &caller, &req.parent).await?;
+        let milestones = rows::milestones_of(&mut conn, &project.id)
+            .await?
+            .iter()
+            .filter(|m| {
+                req.state == 0
+                    || pb::MilestoneState::from_str_name(&format!("MILESTONE_STATE_{}", m.state))
+                        .map(|s| s as i32)
+                        == Some(req.state)
+            })
+            .map(milestone_to_proto)
+            .collect();
+        Ok(pb::ListMilestonesResponse {
+            milestones,
+            next_page_token: String::new(),
+        })
+    }
+
+    async fn get_milestone(
+        &self,
+        caller: Caller,
+        req: pb::GetMilestoneRequest,
+    ) -> Result<pb::Milestone, ApiError> {
+        let (project, milestone) = req.name.split_once("/milestones/").ok_or_else(|| {
+            DomainError::invalid("name", "must be projects/{project}/milestones/{milestone}")
+        })?;
+        let mut conn = self
+            .platform
+            .store
+            .pool()
+            .acquire()
+            .await
+            .map_err(StoreError::from)?;
+        let project = self.load(&mut conn, &caller, project).await?;
+        rows::milestones_of(&mut conn, &project.id)
+            .await?
+            .iter()
+            .find(|m| m.id == milestone)
+            .map(milestone_to_proto)
+            .ok_or_else(|| DomainError::not_found(&req.name).into())
+    }
+
+    async fn list_disbursements(
+        &self,
+        caller: Caller,
+        req: pb::ListDisbursementsRequest,
+    ) -> Result<pb::ListDisbursementsResponse, ApiError> {
+        let mut conn = self
+            .platform
+            .store
+            .pool()
+            .acquire()
+            .await
+            .map_err(StoreError::from)?;
+        let project = self.load(&mut conn, &caller, &req.parent).await?;
+        let mut cumulative = 0;
+        let disbursements = rows::disbursements(&mut conn, &project.id)
+            .await?
+            .iter()
+            .map(|d| {
+                cumulative += d.amount_fen;
+                disbursement_to_proto(d, cumulative)
+            })
+            .collect();
+        Ok(pb::ListDisbursementsResponse {
+            disbursements,
+            next_page_token: String::new(),
+        })
+    }
+
+    /// Releases one tranche exactly once: the (project, tranche) key is unique, so a retry or
+    /// a racing call finds the first release and returns it.
+    async fn release(
+        &self,
+        caller: Caller,
+        req: pb::ReleaseTrancheRequest,
+    ) -> Result<pb::ReleaseTrancheResponse, ApiError> {
+        jiebang_domain::challenge::access::ensure_admin(&caller, "release funds")?;
+        let project_id = parse_project(&req.project, "project")?;
+        let milestone_id = if req.milestone.is_empty() {
+            None
+        } else {
+            let (p, m) = req.milestone.split_once("/milestones/").ok_or_else(|| {
+                DomainError::invalid(
+                    "milestone",
+                    "must be projects/{project}/milestones/{milestone}",
+                )
+            })?;
+            if p != req.project {
+                return Err(DomainError::invalid("milestone", "belongs to another project").into());
+            }
+            Some(m.to_owned())
+        };
+        let tranche = milestone_id.clone().unwrap_or_else(|| "signing".into());
+        let idem = Idempotency::new(
+            &caller,
+            &req.request_id,
+            "/jiebang.v1.MilestoneService/ReleaseTranche",
+            digest(&pb::ReleaseTrancheRequest {
+                request_id: String::new(),
+                ..req.clone()
+            }),
+        )?;
+        let platform = &self.platform;
+        let (caller, idem, project_id, milestone_id, tranche) =
+            (&caller, &idem, &project_id, &milestone_id, &tranche);
+        platform
+            .mutate(idem, move || async move {
+                let now = platform.now();
+                let mut tx = platform.store.begin().await?;
+                rows::lock_project(&mut tx, project_id).await?;
+                let project = rows::get_project(tx.conn(), project_id).await?.ok_or_else(|| DomainError::not_found(format!("projects/{project_id}")))?;
+                let ledger_rows = rows::disbursements(tx.conn(), project_id).await?;
+                if let Some(existing) = ledger_rows.iter().find(|d| &d.tranche == tranche) {
+                    let cumulative = ledger_rows.iter().take_while(|d| d.id != existing.id).map(|d| d.amount_fen).sum::<i64>() + existing.amount_fen;
+                    return Ok(pb::ReleaseTrancheResponse { disbursement: Some(disbursement_to_proto(existing, cumulative)), already_released: true });
+                }
+                if matches!(project.state.as_str(), "STOPPED" | "FAILED") {
+                    return Err(DomainError::precondition("PROJECT_ENDED", format!("the project is {}; its remaining tranches are not released", project.state)).into());
+                }
+                let milestones = rows::milestones_of(tx.conn(), project_id).await?;
+                let mut shares: Vec<i32> = milestones.iter().map(|m| m.share_bp).collect();
+                shares.insert(0, project.signing_share_bp);
+                let amounts = ledger::amounts(project.award_fen, &shares);
+                let (amount, share) = match milestone_id {
+                    None if project.signing_share_bp == 0 => {
+                        return Err(DomainError::precondition("NO_SIGNING_TRANCHE", "this project has no tranche paid on signing").into());
+                    }
+                    None => (amounts[0], project.signing_share_bp),
+                    Some(id) => {
+                        let m = milestones.iter().find(|m| &m.id == id).ok_or_else(|| DomainError::not_found(format!("projects/{project_id}/milestones/{id}")))?;
+                        if !matches!(m.state.as_str(), "ACCEPTED" | "ACCEPTED_AFTER_FIXES") {
+                            return Err(DomainError::precondition("MILESTONE_NOT_ACCEPTED", format!("milestone {} is {}; only an accepted milestone releases its tranche", m.position, m.state)).into());
+                        }
+                        (m.tranche_fen, m.share_bp)
+                    }
+                };
+                let released: i64 = ledger_rows.iter().map(|d| d.amount_fen).sum();
+                if !ledger::within_award(released, amount, project.award_fen) {
+                    return Err(DomainError::precondition("AWARD_EXCEEDED", "this release would exceed the award").into());
+                }
+                let row = DisbursementRow {
+                    id: new_id(),
+                    project_id: project_id.clone(),
+                    tranche: tranche.clone(),
+                    milestone_id: milestone_id.clone(),
+                    amount_fen: amount,
+                    share_bp: share,
+                    approver_id: caller.user_id.clone(),
+                    disbursed_at: now,
+                };
+                rows::insert_disbursement(&mut tx, &row).await.map_err(|e| match e {
+                    // A racing release of the same tranche committed first: retry, and the next
+                    // attempt returns it.
+                    StoreError::UniqueViolation { .. } => StoreError::Conflict,
+                    other => other,
+                })?;
+                let response = pb::ReleaseTrancheResponse { disbursement: Some(disbursement_to_proto(&row, released + amount)), already_released: false };
+                let application = applications::get(tx.conn(), &project.challenge_id, &project.application_id).await?.ok_or_else(|| StoreError::Corrupt("project without application".into()))?;
+                let audience: Vec<Audience> = application.team_user_ids().into_iter().map(Audience::User).collect();
+                let change = ChangeBuilder {
+                    at: now,
+                    actor: caller.actor(),
+                    action: "funds.disbursed",
+                    event_type: pb::EventType::FundsDisbursed,
+                    resource: format!("projects/{project_id}/disbursements/{}", row.id),
+                    chain: Some(format!("projects/{project_id}")),
+                    state: String::new(),
+                    summary: format!("{amount} fen"),
+                    audience: &audience,
+                    idempotency: idem,
+                }
+                .build(&response);
+                platform.commit(tx, &change).await?;
+                Ok(response)
+            })
+            .await
+    }
+}
+
+macro_rules! authed {
+    ($self:ident, $request:ident, $method:ident, $wrap:expr) => {{
+        let caller = caller(&$request).map_err(ApiError::from)?;
+        let result = $self
+            .$method(caller, $request.into_inner())
+            .await
+            .map_err(Status::from)?;
+        Ok(Response::new($wrap(result)))
+    }};
+}
+
+/// The rest of step 4 (reports, panels, decisions, extensions, races, failures).
+fn not_yet(rpc: &str) -> Status {
+    Status::unimplemented(format!(
+        "{rpc} is part of milestone acceptance, still being built"
+    ))
+}
+
+#[tonic::async_trait]
+impl MilestoneService for MilestoneApi {
+    async fn get_project(
+        &self,
+        request: Request<pb::GetProjectRequest>,
+    ) -> Result<Response<pb::GetProjectResponse>, Status> {
+        authed!(self, request, get_project, |p| pb::GetProjectResponse {
+            project: Some(p)
+        })
+    }
+
+    async fn list_projects(
+        &self,
+        request: Request<pb::ListProjectsRequest>,
+    ) -> Result<Response<pb::ListProjectsResponse>, Status> {
+        authed!(self, request, list_projects, |r| r)
+    }
+
+    async fn get_milestone(
+        &self,
+        request: Request<pb::GetMilestoneRequest>,
+    ) -> Result<Response<pb::GetMilestoneResponse>, Status> {
+        authed!(self, request, get_milestone, |m| pb::GetMilestoneResponse {
+            milestone: Some(m)
+        })
+    }
+
+    async fn list_milestones(
+        &self,
+        request: Request<pb::ListMilestonesRequest>,
+    ) -> Result<Response<pb::ListMilestonesResponse>, Status> {
+        authed!(self, request, list_milestones, |r| r)
+    }
+
+    async fn submit_milestone_report(
+        &self,
+        request: Request<pb::SubmitMilestoneReportRequest>,
+    ) -> Result<Response<pb::SubmitMilestoneReportResponse>, Status> {
+        caller(&request).map_err(ApiError::from)?;
+        Err(not_yet("SubmitMilestoneReport"))
+    }
+
+    async fn form_acceptance_panel(
+        &self,
+        request: Request<pb::FormAcceptancePanelRequest>,
+    ) -> Result<Response<pb::FormAcceptancePanelResponse>, Status> {
+        caller(&request).map_err(ApiError::from)?;
+        Err(not_yet("FormAcceptancePanel"))
+    }
+
+    async fn cast_acceptance_vote(
+        &self,
+        request: Request<pb::CastAcceptanceVoteRequest>,
+    ) -> Result<Response<pb::CastAcceptanceVoteResponse>, Status> {
+        caller(&request).map_err(ApiError::from)?;
+        Err(not_yet("CastAcceptanceVote"))
+    }
+
+    async fn list_acceptance_votes(
+        &self,
+        request: Request<pb::ListAcceptanceVotesRequest>,
+    ) -> Result<Response<pb::ListAcceptanceVotesResponse>, Status> {
+        caller(&request).map_err(ApiError::from)?;
+        Err(not_yet("ListAcceptanceVotes"))
+    }
+
+    async fn decide_milestone(
+        &self,
+        request: Request<pb::DecideMilestoneRequest>,
+    ) -> Result<Response<pb::DecideMilestoneResponse>, Status> {
+        caller(&request).map_err(ApiError::from)?;
+        Err(not_yet("DecideMilestone"))
+    }
+
+    async fn grant_extension(
+        &self,
+        request: Request<pb::GrantExtensionRequest>,
+    ) -> Result<Response<pb::GrantExtensionResponse>, Status> {
+        caller(&request).map_err(ApiError::from)?;
+        Err(not_yet("GrantExtension"))
+    }
+
+    async fn list_disbursements(
+        &self,
+        request: Request<pb::ListDisbursementsRequest>,
+    ) -> Result<Response<pb::ListDisbursementsResponse>, Status> {
+        authed!(self, request, list_disbursements, |r| r)
+    }
+
+    async fn release_tranche(
+        &self,
+        request: Request<pb::ReleaseTrancheRequest>,
+    ) -> Result<Response<pb::ReleaseTrancheResponse>, Status> {
+        authed!(self, request, release, |r| r)
+    }
+
+    async fn rank_horse_race(
+        &self,
+        request: Request<pb::RankHorseRaceRequest>,
+    ) -> Result<Response<pb::RankHorseRaceResponse>, Status> {
+        caller(&request).map_err(ApiError::from)?;
+        Err(not_yet("RankHorseRace"))
+    }
+
+    async fn select_horse_race_continuers(
+        &self,
+        request: Request<pb::SelectHorseRaceContinuersRequest>,
+    ) -> Result<Response<pb::SelectHorseRaceContinuersResponse>, Status> {
+        caller(&request).map_err(ApiError::from)?;
+        Err(not_yet("SelectHorseRaceContinuers"))
+    }
+
+    async fn record_project_failure(
+        &self,
+        request: Request<pb::RecordProjectFailureRequest>,
+    ) -> Result<Response<pb::RecordProjectFailureResponse>, Status> {
+        caller(&request).map_err(ApiError::from)?;
+        Err(not_yet("RecordProjectFailure"))
+    }
+}

@@ -1,0 +1,193 @@
+//! Projects after appointment: the plan fixed from the proposal, and a ledger that releases
+//! each tranche exactly once and never more than the award.
+
+use crate::on_both_backends;
+use crate::review::scored_round;
+use crate::support::{TestApp, code_of, reason_of};
+use jiebang_proto::v1 as pb;
+use std::time::Duration;
+use tonic::Code;
+
+const DAY: Duration = Duration::from_secs(86_400);
+
+/// An awarded challenge with one project (the sample application: 3,500,000 yuan, 50% on
+/// signing, 30% at the mid-term milestone after 12 months, 20% at the final one after 24).
+async fn awarded(app: &TestApp) -> (crate::support::Cast, String, crate::support::Team) {
+    let cast = app.cast().await;
+    let (challenge, _, mut teams, chair) = scored_round(app, &cast).await;
+    app.review(Some(&chair))
+        .await
+        .propose_winners(pb::ProposeWinnersRequest {
+            challenge: challenge.name.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    app.clock.advance(10 * DAY);
+    let awarded = app
+        .review(Some(&cast.admin))
+        .await
+        .appoint_winners(pb::AppointWinnersRequest {
+            challenge: challenge.name,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    (
+        cast,
+        awarded.applications[0].project.clone(),
+        teams.remove(0),
+    )
+}
+
+async fn an_appointed_team_gets_a_project_with_its_plan_fixed(app: &TestApp) {
+    let (cast, project, team) = awarded(app).await;
+    let seen = app
+        .milestones(Some(&team.lead))
+        .await
+        .get_project(pb::GetProjectRequest {
+            name: project.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .project
+        .unwrap();
+    assert_eq!(seen.state, pb::ProjectState::Active as i32);
+    assert_eq!(seen.award_fen, 350_000_000);
+    assert_eq!(seen.signing_share_basis_points, 5_000);
+    assert_eq!(seen.milestone_count, 2);
+    for outsider in [&cast.rival_publisher, &cast.expert] {
+        let hidden = app
+            .milestones(Some(outsider))
+            .await
+            .get_project(pb::GetProjectRequest {
+                name: project.clone(),
+            })
+            .await;
+        assert_eq!(code_of(hidden), Code::NotFound);
+    }
+    app.milestones(Some(&cast.publisher))
+        .await
+        .get_project(pb::GetProjectRequest {
+            name: project.clone(),
+        })
+        .await
+        .expect("the publisher sees the project of its challenge");
+
+    let milestones = app
+        .milestones(Some(&team.lead))
+        .await
+        .list_milestones(pb::ListMilestonesRequest {
+            parent: project.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .milestones;
+    assert_eq!(milestones.len(), 2);
+    assert!(milestones[0].mid_term && milestones[1].final_acceptance);
+    assert_eq!(
+        (milestones[0].tranche_fen, milestones[1].tranche_fen),
+        (105_000_000, 70_000_000)
+    );
+    let start =
+        jiebang_grpc::convert::from_proto_time(seen.start_time.as_ref().unwrap(), "t").unwrap();
+    let due = jiebang_grpc::convert::from_proto_time(milestones[0].due_time.as_ref().unwrap(), "t")
+        .unwrap();
+    assert_eq!(due, jiebang_domain::milestone::plan::add_months(start, 12));
+    let listed = app
+        .milestones(Some(&team.lead))
+        .await
+        .list_projects(pb::ListProjectsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .projects;
+    assert_eq!(listed.len(), 1);
+}
+
+async fn a_tranche_is_released_exactly_once_under_fifty_concurrent_calls(app: &TestApp) {
+    let (cast, project, team) = awarded(app).await;
+    let mut calls = Vec::new();
+    for _ in 0..50 {
+        let mut client = app.milestones(Some(&cast.admin)).await;
+        let project = project.clone();
+        calls.push(tokio::spawn(async move {
+            client
+                .release_tranche(pb::ReleaseTrancheRequest {
+                    project,
+                    milestone: String::new(),
+                    request_id: String::new(),
+                })
+                .await
+        }));
+    }
+    let mut fresh = 0;
+    for call in calls {
+        let response = call
+            .await
+            .unwrap()
+            .expect("every call answers")
+            .into_inner();
+        if !response.already_released {
+            fresh += 1;
+        }
+        assert_eq!(response.disbursement.unwrap().amount_fen, 175_000_000);
+    }
+    assert_eq!(fresh, 1, "exactly one call released the signing tranche");
+    let ledger = app
+        .milestones(Some(&team.lead))
+        .await
+        .list_disbursements(pb::ListDisbursementsRequest {
+            parent: project.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .disbursements;
+    assert_eq!(ledger.len(), 1);
+    assert_eq!(ledger[0].cumulative_fen, 175_000_000);
+
+    // A milestone releases nothing before it is accepted; only the bureau releases.
+    let milestones = app
+        .milestones(Some(&cast.admin))
+        .await
+        .list_milestones(pb::ListMilestonesRequest {
+            parent: project.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .milestones;
+    let early = app
+        .milestones(Some(&cast.admin))
+        .await
+        .release_tranche(pb::ReleaseTrancheRequest {
+            project: project.clone(),
+            milestone: milestones[0].name.clone(),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(reason_of(&early), "MILESTONE_NOT_ACCEPTED");
+    let by_team = app
+        .milestones(Some(&team.lead))
+        .await
+        .release_tranche(pb::ReleaseTrancheRequest {
+            project,
+            milestone: String::new(),
+            request_id: String::new(),
+        })
+        .await;
+    assert_eq!(code_of(by_team), Code::PermissionDenied);
+}
+
+on_both_backends!(
+    an_appointed_team_gets_a_project_with_its_plan_fixed,
+    a_tranche_is_released_exactly_once_under_fifty_concurrent_calls,
+);

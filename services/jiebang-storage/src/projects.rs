@@ -1,0 +1,255 @@
+//! Rows of projects, their milestones and the disbursement ledger.
+
+use crate::{StoreError, Tx};
+use jiebang_domain::Timestamp;
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+/// What a milestone promises, as fixed at appointment.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct MilestonePlan {
+    pub deliverables: Vec<String>,
+    /// (indicator name, target value as exact decimal text)
+    pub targets: Vec<(String, String)>,
+    pub mid_term: bool,
+    pub final_acceptance: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MilestoneRow {
+    pub id: String,
+    pub project_id: String,
+    pub position: i32,
+    pub title: String,
+    pub plan: MilestonePlan,
+    pub share_bp: i32,
+    pub tranche_fen: i64,
+    pub state: String,
+    pub due_at: Timestamp,
+    pub original_due_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub version: i64,
+}
+
+const MILESTONE_COLUMNS: &str = "id, project_id, position, title, plan, share_bp, tranche_fen, state, due_at, original_due_at, updated_at, version";
+
+fn milestone_from_row(r: &AnyRow) -> Result<MilestoneRow, StoreError> {
+    let plan: String = r.try_get(4)?;
+    Ok(MilestoneRow {
+        id: r.try_get(0)?,
+        project_id: r.try_get(1)?,
+        position: i32::try_from(r.try_get::<i64, _>(2)?).unwrap_or(0),
+        title: r.try_get(3)?,
+        plan: serde_json::from_str(&plan)
+            .map_err(|e| StoreError::Corrupt(format!("milestone plan: {e}")))?,
+        share_bp: i32::try_from(r.try_get::<i64, _>(5)?).unwrap_or(0),
+        tranche_fen: r.try_get(6)?,
+        state: r.try_get(7)?,
+        due_at: Timestamp(r.try_get(8)?),
+        original_due_at: Timestamp(r.try_get(9)?),
+        updated_at: Timestamp(r.try_get(10)?),
+        version: r.try_get(11)?,
+    })
+}
+
+pub async fn insert_milestone(tx: &mut Tx, m: &MilestoneRow) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO milestones (id, project_id, position, title, plan, share_bp, tranche_fen, state, due_at, original_due_at, updated_at, version) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+    )
+    .bind(&m.id)
+    .bind(&m.project_id)
+    .bind(i64::from(m.position))
+    .bind(&m.title)
+    .bind(serde_json::to_string(&m.plan).map_err(|e| StoreError::Corrupt(e.to_string()))?)
+    .bind(i64::from(m.share_bp))
+    .bind(m.tranche_fen)
+    .bind(&m.state)
+    .bind(m.due_at.micros())
+    .bind(m.original_due_at.micros())
+    .bind(m.updated_at.micros())
+    .bind(m.version)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+pub async fn milestones_of(
+    conn: &mut AnyConnection,
+    project_id: &str,
+) -> Result<Vec<MilestoneRow>, StoreError> {
+    let sql = format!(
+        "SELECT {MILESTONE_COLUMNS} FROM milestones WHERE project_id = $1 ORDER BY position"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(project_id)
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(milestone_from_row).collect()
+}
+
+/// A project as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectRecord {
+    pub id: String,
+    pub challenge_id: String,
+    pub application_id: String,
+    pub award_fen: i64,
+    pub state: String,
+    pub signing_share_bp: i32,
+    pub start_at: Timestamp,
+    pub ended_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub version: i64,
+}
+
+const PROJECT_COLUMNS: &str = "id, challenge_id, application_id, award_fen, state, signing_share_bp, start_at, ended_at, created_at, updated_at, version";
+
+fn project_from_row(r: &AnyRow) -> Result<ProjectRecord, StoreError> {
+    Ok(ProjectRecord {
+        id: r.try_get(0)?,
+        challenge_id: r.try_get(1)?,
+        application_id: r.try_get(2)?,
+        award_fen: r.try_get(3)?,
+        state: r.try_get(4)?,
+        signing_share_bp: i32::try_from(r.try_get::<i64, _>(5)?).unwrap_or(0),
+        start_at: Timestamp(r.try_get(6)?),
+        ended_at: r.try_get::<Option<i64>, _>(7)?.map(Timestamp),
+        created_at: Timestamp(r.try_get(8)?),
+        updated_at: Timestamp(r.try_get(9)?),
+        version: r.try_get(10)?,
+    })
+}
+
+pub async fn set_signing_share(
+    tx: &mut Tx,
+    project_id: &str,
+    share_bp: i32,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE projects SET signing_share_bp = $1, updated_at = $2 WHERE id = $3")
+        .bind(i64::from(share_bp))
+        .bind(now.micros())
+        .bind(project_id)
+        .execute(tx.conn())
+        .await?;
+    Ok(())
+}
+
+pub async fn get_project(
+    conn: &mut AnyConnection,
+    id: &str,
+) -> Result<Option<ProjectRecord>, StoreError> {
+    let sql = format!("SELECT {PROJECT_COLUMNS} FROM projects WHERE id = $1");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(project_from_row).transpose()
+}
+
+/// Projects the viewer may see, newest first: everything for the bureau; a publisher's
+/// challenges; the team's own.
+pub async fn list_projects(
+    conn: &mut AnyConnection,
+    viewer_is_admin: bool,
+    viewer_user_id: &str,
+    viewer_publisher_org: Option<&str>,
+    challenge_id: Option<&str>,
+    before_id: Option<&str>,
+    limit: i64,
+) -> Result<Vec<ProjectRecord>, StoreError> {
+    let sql = format!(
+        "SELECT {PROJECT_COLUMNS} FROM projects p \
+         WHERE ($1 IS NULL OR p.challenge_id = $1) AND ($2 IS NULL OR p.id < $2) \
+         AND ($3 = 1 \
+              OR EXISTS (SELECT 1 FROM application_members m WHERE m.application_id = p.application_id AND m.user_id = $4) \
+              OR ($5 IS NOT NULL AND EXISTS (SELECT 1 FROM challenges c WHERE c.id = p.challenge_id AND c.publisher_id = $5))) \
+         ORDER BY p.id DESC LIMIT $6"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(challenge_id.map(str::to_owned))
+        .bind(before_id.map(str::to_owned))
+        .bind(i64::from(viewer_is_admin))
+        .bind(viewer_user_id)
+        .bind(viewer_publisher_org.map(str::to_owned))
+        .bind(limit)
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(project_from_row).collect()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DisbursementRow {
+    pub id: String,
+    pub project_id: String,
+    pub tranche: String,
+    pub milestone_id: Option<String>,
+    pub amount_fen: i64,
+    pub share_bp: i32,
+    pub approver_id: String,
+    pub disbursed_at: Timestamp,
+}
+
+const DISBURSEMENT_COLUMNS: &str =
+    "id, project_id, tranche, milestone_id, amount_fen, share_bp, approver_id, disbursed_at";
+
+fn disbursement_from_row(r: &AnyRow) -> Result<DisbursementRow, StoreError> {
+    Ok(DisbursementRow {
+        id: r.try_get(0)?,
+        project_id: r.try_get(1)?,
+        tranche: r.try_get(2)?,
+        milestone_id: r.try_get(3)?,
+        amount_fen: r.try_get(4)?,
+        share_bp: i32::try_from(r.try_get::<i64, _>(5)?).unwrap_or(0),
+        approver_id: r.try_get(6)?,
+        disbursed_at: Timestamp(r.try_get(7)?),
+    })
+}
+
+/// Appends a disbursement. The unique (project, tranche) key makes a second release of the
+/// same tranche fail here, whatever raced: the caller then returns the first.
+pub async fn insert_disbursement(tx: &mut Tx, d: &DisbursementRow) -> Result<(), StoreError> {
+    let sql = format!(
+        "INSERT INTO disbursements ({DISBURSEMENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(&d.id)
+        .bind(&d.project_id)
+        .bind(&d.tranche)
+        .bind(d.milestone_id.clone())
+        .bind(d.amount_fen)
+        .bind(i64::from(d.share_bp))
+        .bind(&d.approver_id)
+        .bind(d.disbursed_at.micros())
+        .execute(tx.conn())
+        .await?;
+    Ok(())
+}
+
+pub async fn disbursements(
+    conn: &mut AnyConnection,
+    project_id: &str,
+) -> Result<Vec<DisbursementRow>, StoreError> {
+    let sql = format!(
+        "SELECT {DISBURSEMENT_COLUMNS} FROM disbursements WHERE project_id = $1 ORDER BY disbursed_at, id"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(project_id)
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(disbursement_from_row).collect()
+}
+
+/// Locks the project row for the ledger (PostgreSQL), so concurrent releases of different
+/// tranches of one project add up one at a time; SQLite's single writer does the same.
+pub async fn lock_project(tx: &mut Tx, project_id: &str) -> Result<(), StoreError> {
+    if tx.dialect() == crate::Dialect::Postgres {
+        sqlx::query("SELECT id FROM projects WHERE id = $1 FOR UPDATE")
+            .bind(project_id)
+            .fetch_optional(tx.conn())
+            .await?;
+    }
+    Ok(())
+}
