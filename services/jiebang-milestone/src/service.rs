@@ -25,6 +25,10 @@ impl MilestoneApi {
     pub fn new(platform: Platform) -> Self {
         Self { platform }
     }
+
+    pub(crate) fn platform(&self) -> &Platform {
+        &self.platform
+    }
 }
 
 fn parse_project(name: &str, field: &str) -> Result<String, DomainError> {
@@ -39,7 +43,7 @@ fn parse_project(name: &str, field: &str) -> Result<String, DomainError> {
         .ok_or_else(|| DomainError::invalid(field, "must be a project name like projects/{id}"))
 }
 
-fn milestone_to_proto(m: &MilestoneRow) -> pb::Milestone {
+pub(crate) fn milestone_to_proto(m: &MilestoneRow) -> pb::Milestone {
     pb::Milestone {
         name: format!("projects/{}/milestones/{}", m.project_id, m.id),
         sequence: m.position,
@@ -86,7 +90,7 @@ fn disbursement_to_proto(d: &DisbursementRow, cumulative: i64) -> pb::Disburseme
 
 impl MilestoneApi {
     /// The project, if the caller may read it: the bureau, the team, the challenge's publisher.
-    async fn load(
+    pub(crate) async fn load(
         &self,
         conn: &mut AnyConnection,
         caller: &Caller,
@@ -273,12 +277,18 @@ impl MilestoneApi {
             .await
             .map_err(StoreError::from)?;
         let project = self.load(&mut conn, &caller, project).await?;
-        rows::milestones_of(&mut conn, &project.id)
+        let row = rows::milestones_of(&mut conn, &project.id)
+            .await?
+            .into_iter()
+            .find(|m| m.id == milestone)
+            .ok_or_else(|| DomainError::not_found(&req.name))?;
+        let mut view = milestone_to_proto(&row);
+        view.reports = rows::reports_of(&mut conn, &row.id)
             .await?
             .iter()
-            .find(|m| m.id == milestone)
-            .map(milestone_to_proto)
-            .ok_or_else(|| DomainError::not_found(&req.name).into())
+            .map(|r| crate::report::report_to_proto(r, &view.name))
+            .collect();
+        Ok(view)
     }
 
     async fn list_disbursements(
@@ -475,8 +485,7 @@ impl MilestoneService for MilestoneApi {
         &self,
         request: Request<pb::SubmitMilestoneReportRequest>,
     ) -> Result<Response<pb::SubmitMilestoneReportResponse>, Status> {
-        caller(&request).map_err(ApiError::from)?;
-        Err(not_yet("SubmitMilestoneReport"))
+        authed!(self, request, submit_report, |r| r)
     }
 
     async fn form_acceptance_panel(

@@ -5,7 +5,8 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 /// Every `interval` until shutdown: records passed deadlines as APPLICATIONS_CLOSED, and
-/// awarded challenges whose projects have started as IN_PROGRESS.
+/// awarded challenges whose projects have started as IN_PROGRESS, and milestones past due
+/// without a report as OVERDUE.
 pub async fn close_deadlines(
     platform: Platform,
     interval: Duration,
@@ -16,6 +17,11 @@ pub async fn close_deadlines(
             Ok(0) => {}
             Ok(n) => tracing::debug!(closed = n, "deadline sweep"),
             Err(e) => tracing::warn!(error = %e, "deadline sweep failed; will retry"),
+        }
+        match jiebang_milestone::report::mark_overdue(&platform).await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(overdue = n, "overdue sweep"),
+            Err(e) => tracing::warn!(error = %e, "overdue sweep failed; will retry"),
         }
         match jiebang_challenge::deadline::start_due(&platform).await {
             Ok(0) => {}

@@ -253,3 +253,124 @@ pub async fn lock_project(tx: &mut Tx, project_id: &str) -> Result<(), StoreErro
     }
     Ok(())
 }
+
+/// What a report holds: measured values, evidence, narrative, and the automatic checks.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ReportContent {
+    /// (indicator, measured value as exact decimal text)
+    pub measured: Vec<(String, String)>,
+    /// Evidence documents by SHA-256.
+    pub evidence: Vec<String>,
+    pub narrative: String,
+    /// (indicator, comparison, target, measured or empty, unit, mandatory, met)
+    pub checks: Vec<CheckLine>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CheckLine {
+    pub indicator: String,
+    pub comparison: String,
+    pub target: String,
+    pub measured: String,
+    pub unit: String,
+    pub mandatory: bool,
+    pub met: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportRow {
+    pub id: String,
+    pub milestone_id: String,
+    pub project_id: String,
+    pub content: ReportContent,
+    pub submitter_id: String,
+    pub submitted_at: Timestamp,
+    pub days_late: i64,
+}
+
+pub async fn insert_report(tx: &mut Tx, r: &ReportRow) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO milestone_reports (id, milestone_id, project_id, content, submitter_id, submitted_at, days_late) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&r.id)
+    .bind(&r.milestone_id)
+    .bind(&r.project_id)
+    .bind(serde_json::to_string(&r.content).map_err(|e| StoreError::Corrupt(e.to_string()))?)
+    .bind(&r.submitter_id)
+    .bind(r.submitted_at.micros())
+    .bind(r.days_late)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+pub async fn reports_of(
+    conn: &mut AnyConnection,
+    milestone_id: &str,
+) -> Result<Vec<ReportRow>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT id, milestone_id, project_id, content, submitter_id, submitted_at, days_late FROM milestone_reports \
+         WHERE milestone_id = $1 ORDER BY submitted_at, id",
+    )
+    .bind(milestone_id)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let content: String = r.try_get(3)?;
+            Ok(ReportRow {
+                id: r.try_get(0)?,
+                milestone_id: r.try_get(1)?,
+                project_id: r.try_get(2)?,
+                content: serde_json::from_str(&content)
+                    .map_err(|e| StoreError::Corrupt(format!("report: {e}")))?,
+                submitter_id: r.try_get(4)?,
+                submitted_at: Timestamp(r.try_get(5)?),
+                days_late: r.try_get(6)?,
+            })
+        })
+        .collect()
+}
+
+/// Moves a milestone to `state` if it is still at `expected_version`.
+pub async fn set_milestone_state(
+    tx: &mut Tx,
+    m: &MilestoneRow,
+    state: &str,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let done = sqlx::query("UPDATE milestones SET state = $1, updated_at = $2, version = version + 1 WHERE id = $3 AND version = $4")
+        .bind(state)
+        .bind(now.micros())
+        .bind(&m.id)
+        .bind(m.version)
+        .execute(tx.conn())
+        .await?;
+    if done.rows_affected() == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict)
+    }
+}
+
+/// PLANNED milestones of ACTIVE projects whose due time has passed: the clock marks them OVERDUE.
+pub async fn overdue(
+    conn: &mut AnyConnection,
+    now: Timestamp,
+) -> Result<Vec<MilestoneRow>, StoreError> {
+    let sql = format!(
+        "SELECT {} FROM milestones m WHERE m.state = 'PLANNED' AND m.due_at < $1 \
+         AND EXISTS (SELECT 1 FROM projects p WHERE p.id = m.project_id AND p.state = 'ACTIVE') ORDER BY m.due_at LIMIT 200",
+        MILESTONE_COLUMNS
+            .split(", ")
+            .map(|c| format!("m.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(now.micros())
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(milestone_from_row).collect()
+}

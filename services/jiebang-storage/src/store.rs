@@ -209,6 +209,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = migrations!("sqlite":
     4 "0004_scoring",
     5 "0005_notice",
     6 "0006_milestones",
+    7 "0007_reports",
 );
 
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = migrations!("postgres":
@@ -218,6 +219,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = migrations!("postgres":
     4 "0004_scoring",
     5 "0005_notice",
     6 "0006_milestones",
+    7 "0007_reports",
 );
 
 fn migrator(dialect: Dialect) -> Migrator {

@@ -187,7 +187,157 @@ async fn a_tranche_is_released_exactly_once_under_fifty_concurrent_calls(app: &T
     assert_eq!(code_of(by_team), Code::PermissionDenied);
 }
 
+fn report(value: &str) -> pb::MilestoneReport {
+    pb::MilestoneReport {
+        measured_values: vec![pb::MeasuredValue {
+            indicator: "机电破坏负荷".into(),
+            value: value.into(),
+            ..Default::default()
+        }],
+        narrative: "完成样品试制 20 只，型式试验全部通过，详见检测报告。".into(),
+        ..Default::default()
+    }
+}
+
+async fn a_report_is_checked_against_its_targets_and_the_clock_marks_lateness(app: &TestApp) {
+    let (cast, project, team) = awarded(app).await;
+    let milestones = app
+        .milestones(Some(&team.lead))
+        .await
+        .list_milestones(pb::ListMilestonesRequest {
+            parent: project.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .milestones;
+    let (mid, last) = (&milestones[0], &milestones[1]);
+
+    // The bureau cannot report for the team; an unknown indicator is refused.
+    let by_admin = app
+        .milestones(Some(&cast.admin))
+        .await
+        .submit_milestone_report(pb::SubmitMilestoneReportRequest {
+            milestone: mid.name.clone(),
+            milestone_report: Some(report("520")),
+            ..Default::default()
+        })
+        .await;
+    assert_eq!(code_of(by_admin), Code::PermissionDenied);
+    let mut unknown = report("520");
+    unknown.measured_values[0].indicator = "耐污闪".into();
+    let status = app
+        .milestones(Some(&team.lead))
+        .await
+        .submit_milestone_report(pb::SubmitMilestoneReportRequest {
+            milestone: mid.name.clone(),
+            milestone_report: Some(unknown),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+
+    // The mid-term milestone targets 500 kN (at least): 520 meets it.
+    let submitted = app
+        .milestones(Some(&team.lead))
+        .await
+        .submit_milestone_report(pb::SubmitMilestoneReportRequest {
+            milestone: mid.name.clone(),
+            milestone_report: Some(report("520")),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let checked = submitted.milestone_report.unwrap();
+    assert!(checked.indicator_checks[0].met);
+    assert_eq!(
+        checked.check_summary.unwrap().band,
+        pb::AcceptanceBand::Pass as i32
+    );
+    assert_eq!(
+        submitted.milestone.unwrap().state,
+        pb::MilestoneState::ReportSubmitted as i32
+    );
+    let twice = app
+        .milestones(Some(&team.lead))
+        .await
+        .submit_milestone_report(pb::SubmitMilestoneReportRequest {
+            milestone: mid.name.clone(),
+            milestone_report: Some(report("530")),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(reason_of(&twice), "MILESTONE_WRONG_STATE");
+
+    // Past its due time without a report, the final milestone becomes OVERDUE by the clock.
+    app.clock.advance(25 * 31 * DAY);
+    // Two years on, everyone signs in again.
+    let lead = app.login("na.lead", "na.lead-password").await;
+    let publisher = app.login("porcelain.pub", "porcelain.pub-password").await;
+    let team = crate::support::Team { lead, ..team };
+    let mut overdue = false;
+    for _ in 0..100 {
+        let m = app
+            .milestones(Some(&team.lead))
+            .await
+            .get_milestone(pb::GetMilestoneRequest {
+                name: last.name.clone(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .milestone
+            .unwrap();
+        if m.state == pb::MilestoneState::Overdue as i32 {
+            overdue = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(overdue, "the final milestone was marked OVERDUE");
+    // A late report is still taken, and says how late; 540 misses the mandatory 550.
+    let late = app
+        .milestones(Some(&team.lead))
+        .await
+        .submit_milestone_report(pb::SubmitMilestoneReportRequest {
+            milestone: last.name.clone(),
+            milestone_report: Some(report("540")),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .milestone_report
+        .unwrap();
+    assert!(late.days_late > 0);
+    assert!(!late.indicator_checks[0].met);
+    let summary = late.check_summary.unwrap();
+    assert!(!summary.all_mandatory_met);
+    assert_eq!(summary.band, pb::AcceptanceBand::Fail as i32);
+    let detail = app
+        .milestones(Some(&publisher))
+        .await
+        .get_milestone(pb::GetMilestoneRequest {
+            name: last.name.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .milestone
+        .unwrap();
+    assert_eq!(
+        detail.reports.len(),
+        1,
+        "the publisher sees the report with its checks"
+    );
+}
+
 on_both_backends!(
+    a_report_is_checked_against_its_targets_and_the_clock_marks_lateness,
     an_appointed_team_gets_a_project_with_its_plan_fixed,
     a_tranche_is_released_exactly_once_under_fifty_concurrent_calls,
 );
