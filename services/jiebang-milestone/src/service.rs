@@ -492,32 +492,34 @@ impl MilestoneService for MilestoneApi {
         &self,
         request: Request<pb::FormAcceptancePanelRequest>,
     ) -> Result<Response<pb::FormAcceptancePanelResponse>, Status> {
-        caller(&request).map_err(ApiError::from)?;
-        Err(not_yet("FormAcceptancePanel"))
+        authed!(self, request, form_panel, |m| {
+            pb::FormAcceptancePanelResponse { milestone: Some(m) }
+        })
     }
 
     async fn cast_acceptance_vote(
         &self,
         request: Request<pb::CastAcceptanceVoteRequest>,
     ) -> Result<Response<pb::CastAcceptanceVoteResponse>, Status> {
-        caller(&request).map_err(ApiError::from)?;
-        Err(not_yet("CastAcceptanceVote"))
+        authed!(self, request, cast_vote, |v| {
+            pb::CastAcceptanceVoteResponse {
+                acceptance_vote: Some(v),
+            }
+        })
     }
 
     async fn list_acceptance_votes(
         &self,
         request: Request<pb::ListAcceptanceVotesRequest>,
     ) -> Result<Response<pb::ListAcceptanceVotesResponse>, Status> {
-        caller(&request).map_err(ApiError::from)?;
-        Err(not_yet("ListAcceptanceVotes"))
+        authed!(self, request, list_votes, |r| r)
     }
 
     async fn decide_milestone(
         &self,
         request: Request<pb::DecideMilestoneRequest>,
     ) -> Result<Response<pb::DecideMilestoneResponse>, Status> {
-        caller(&request).map_err(ApiError::from)?;
-        Err(not_yet("DecideMilestone"))
+        authed!(self, request, decide, |r| r)
     }
 
     async fn grant_extension(

@@ -146,10 +146,37 @@ pub async fn insert_user(tx: &mut Tx, user: &User, password_hash: &str) -> Resul
 }
 
 pub async fn get_user(store: &Store, id: &str) -> Result<Option<User>, StoreError> {
+    let mut conn = store.pool().acquire().await?;
+    get_user_in(&mut conn, id).await
+}
+
+/// Reads a user on a given connection (inside a transaction; see `get_organization_in`).
+pub async fn get_user_in(
+    conn: &mut sqlx::AnyConnection,
+    id: &str,
+) -> Result<Option<User>, StoreError> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(id)
-        .fetch_optional(store.pool())
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(user_from_row).transpose()
+}
+
+/// The longest-standing user of `organization_id` with `role`, on a given connection.
+pub async fn first_user_in(
+    conn: &mut sqlx::AnyConnection,
+    organization_id: &str,
+    role: Role,
+) -> Result<Option<User>, StoreError> {
+    let sql = format!(
+        "SELECT {USER_COLUMNS} FROM users WHERE organization_id = $1 AND role = $2 \
+         ORDER BY created_at, id LIMIT 1"
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(organization_id)
+        .bind(role.as_str())
+        .fetch_optional(conn)
         .await?;
     row.as_ref().map(user_from_row).transpose()
 }

@@ -374,3 +374,211 @@ pub async fn overdue(
         .await?;
     rows.iter().map(milestone_from_row).collect()
 }
+
+/// The acceptance state of a milestone beyond its plan: the rework and the decision.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Acceptance {
+    pub rework_used: bool,
+    pub rework_due_at: Option<Timestamp>,
+    /// The recorded decision as JSON (outcome, reason, fixes, grounds, votes, decider, time).
+    pub decision: Option<String>,
+}
+
+pub async fn acceptance(
+    conn: &mut AnyConnection,
+    milestone_id: &str,
+) -> Result<Acceptance, StoreError> {
+    let row =
+        sqlx::query("SELECT rework_used, rework_due_at, decision FROM milestones WHERE id = $1")
+            .bind(milestone_id)
+            .fetch_one(conn)
+            .await?;
+    Ok(Acceptance {
+        rework_used: row.try_get::<i64, _>(0)? != 0,
+        rework_due_at: row.try_get::<Option<i64>, _>(1)?.map(Timestamp),
+        decision: row.try_get(2)?,
+    })
+}
+
+/// Records a decision and the milestone's new state, if unchanged since read.
+pub async fn decide(
+    tx: &mut Tx,
+    m: &MilestoneRow,
+    state: &str,
+    acceptance: &Acceptance,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let done = sqlx::query(
+        "UPDATE milestones SET state = $1, rework_used = $2, rework_due_at = $3, decision = $4, updated_at = $5, version = version + 1 \
+         WHERE id = $6 AND version = $7",
+    )
+    .bind(state)
+    .bind(i64::from(acceptance.rework_used))
+    .bind(acceptance.rework_due_at.map(Timestamp::micros))
+    .bind(acceptance.decision.clone())
+    .bind(now.micros())
+    .bind(&m.id)
+    .bind(m.version)
+    .execute(tx.conn())
+    .await?;
+    if done.rows_affected() == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seat {
+    pub user_id: String,
+    /// `EXPERT` or `END_USER`.
+    pub kind: String,
+    pub expert_id: Option<String>,
+}
+
+pub async fn insert_seat(tx: &mut Tx, milestone_id: &str, seat: &Seat) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO acceptance_seats (milestone_id, user_id, seat_kind, expert_id) VALUES ($1, $2, $3, $4)")
+        .bind(milestone_id)
+        .bind(&seat.user_id)
+        .bind(&seat.kind)
+        .bind(seat.expert_id.clone())
+        .execute(tx.conn())
+        .await?;
+    Ok(())
+}
+
+/// Empties a milestone's panel, before a new one is drawn for a reworked report.
+pub async fn clear_seats(tx: &mut Tx, milestone_id: &str) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM acceptance_seats WHERE milestone_id = $1")
+        .bind(milestone_id)
+        .execute(tx.conn())
+        .await?;
+    Ok(())
+}
+
+pub async fn seats(conn: &mut AnyConnection, milestone_id: &str) -> Result<Vec<Seat>, StoreError> {
+    let rows = sqlx::query("SELECT user_id, seat_kind, expert_id FROM acceptance_seats WHERE milestone_id = $1 ORDER BY seat_kind, user_id")
+        .bind(milestone_id)
+        .fetch_all(conn)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Seat {
+                user_id: r.try_get(0)?,
+                kind: r.try_get(1)?,
+                expert_id: r.try_get(2)?,
+            })
+        })
+        .collect()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VoteRow {
+    pub id: String,
+    pub milestone_id: String,
+    pub report_id: String,
+    pub voter_id: String,
+    pub seat_kind: String,
+    /// `ACCEPTED`, `ACCEPTED_AFTER_FIXES`, `REWORK_REQUIRED` or `FAILED`.
+    pub outcome: String,
+    pub comment: String,
+    pub supersedes: Option<String>,
+    pub current: bool,
+    pub cast_at: Timestamp,
+}
+
+/// Casts a vote, superseding the voter's current one (kept on record).
+pub async fn cast_vote(tx: &mut Tx, v: &VoteRow) -> Result<(), StoreError> {
+    sqlx::query("UPDATE acceptance_votes SET is_current = 0 WHERE milestone_id = $1 AND voter_id = $2 AND is_current = 1")
+        .bind(&v.milestone_id)
+        .bind(&v.voter_id)
+        .execute(tx.conn())
+        .await?;
+    sqlx::query(
+        "INSERT INTO acceptance_votes (id, milestone_id, report_id, voter_id, seat_kind, outcome, comment, supersedes, is_current, cast_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9)",
+    )
+    .bind(&v.id)
+    .bind(&v.milestone_id)
+    .bind(&v.report_id)
+    .bind(&v.voter_id)
+    .bind(&v.seat_kind)
+    .bind(&v.outcome)
+    .bind(&v.comment)
+    .bind(v.supersedes.clone())
+    .bind(v.cast_at.micros())
+    .execute(tx.conn())
+    .await
+    .map_err(|e| match StoreError::from(e) {
+        StoreError::UniqueViolation { .. } => StoreError::Conflict,
+        other => other,
+    })?;
+    Ok(())
+}
+
+pub async fn votes(
+    conn: &mut AnyConnection,
+    milestone_id: &str,
+    include_superseded: bool,
+) -> Result<Vec<VoteRow>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT id, milestone_id, report_id, voter_id, seat_kind, outcome, comment, supersedes, is_current, cast_at \
+         FROM acceptance_votes WHERE milestone_id = $1 AND ($2 = 1 OR is_current = 1) ORDER BY cast_at, id",
+    )
+    .bind(milestone_id)
+    .bind(i64::from(include_superseded))
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(VoteRow {
+                id: r.try_get(0)?,
+                milestone_id: r.try_get(1)?,
+                report_id: r.try_get(2)?,
+                voter_id: r.try_get(3)?,
+                seat_kind: r.try_get(4)?,
+                outcome: r.try_get(5)?,
+                comment: r.try_get(6)?,
+                supersedes: r.try_get(7)?,
+                current: r.try_get::<i64, _>(8)? != 0,
+                cast_at: Timestamp(r.try_get(9)?),
+            })
+        })
+        .collect()
+}
+
+/// Ends a project (COMPLETED, FAILED or STOPPED) if unchanged since read.
+pub async fn end_project(
+    tx: &mut Tx,
+    p: &ProjectRecord,
+    state: &str,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let done = sqlx::query("UPDATE projects SET state = $1, ended_at = $2, updated_at = $2, version = version + 1 WHERE id = $3 AND version = $4")
+        .bind(state)
+        .bind(now.micros())
+        .bind(&p.id)
+        .bind(p.version)
+        .execute(tx.conn())
+        .await?;
+    if done.rows_affected() == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict)
+    }
+}
+
+/// The states of every project of a challenge.
+pub async fn project_states(
+    conn: &mut AnyConnection,
+    challenge_id: &str,
+) -> Result<Vec<String>, StoreError> {
+    let rows = sqlx::query("SELECT state FROM projects WHERE challenge_id = $1")
+        .bind(challenge_id)
+        .fetch_all(conn)
+        .await?;
+    rows.iter()
+        .map(|r| r.try_get::<String, _>(0))
+        .collect::<Result<_, _>>()
+        .map_err(Into::into)
+}

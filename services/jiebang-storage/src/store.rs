@@ -210,6 +210,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = migrations!("sqlite":
     5 "0005_notice",
     6 "0006_milestones",
     7 "0007_reports",
+    8 "0008_acceptance",
 );
 
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = migrations!("postgres":
@@ -220,6 +221,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = migrations!("postgres":
     5 "0005_notice",
     6 "0006_milestones",
     7 "0007_reports",
+    8 "0008_acceptance",
 );
 
 fn migrator(dialect: Dialect) -> Migrator {

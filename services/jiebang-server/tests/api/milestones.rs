@@ -336,7 +336,351 @@ async fn a_report_is_checked_against_its_targets_and_the_clock_marks_lateness(ap
     );
 }
 
+/// Every panel member (the publisher's end-user seat and the experts drawn) votes; the ones
+/// not drawn are told they are not on the panel. Returns how many expert votes were taken.
+async fn panel_votes(
+    app: &TestApp,
+    milestone: &str,
+    publisher: &str,
+    experts: &[String],
+    outcome: pb::AcceptanceOutcome,
+) -> usize {
+    let vote = |token: String| async move {
+        app.milestones(Some(&token))
+            .await
+            .cast_acceptance_vote(pb::CastAcceptanceVoteRequest {
+                milestone: milestone.to_owned(),
+                outcome: outcome as i32,
+                comment: "样品与检测报告相符，结论如下。".into(),
+                request_id: String::new(),
+            })
+            .await
+    };
+    vote(publisher.to_owned())
+        .await
+        .expect("the end-user seat votes");
+    let mut drawn = 0;
+    for token in experts {
+        match vote(token.clone()).await {
+            Ok(_) => drawn += 1,
+            Err(status) => assert_eq!(reason_of(&status), "NOT_ON_PANEL"),
+        }
+    }
+    drawn
+}
+
+async fn decide(
+    app: &TestApp,
+    token: &str,
+    milestone: &str,
+    outcome: pb::AcceptanceOutcome,
+    rework_due: Option<prost_types::Timestamp>,
+) -> Result<pb::DecideMilestoneResponse, tonic::Status> {
+    app.milestones(Some(token))
+        .await
+        .decide_milestone(pb::DecideMilestoneRequest {
+            name: milestone.to_owned(),
+            outcome: outcome as i32,
+            reason: "依据验收专家组意见及考核指标核查结果。".into(),
+            rework_due_time: rework_due,
+            ..Default::default()
+        })
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+async fn milestones_are_accepted_by_a_panel_and_the_final_one_completes_the_project(app: &TestApp) {
+    let (cast, project, team) = awarded(app).await;
+    let experts: Vec<String> = futures_login(app, &["notice0", "notice1", "notice2"]).await;
+    let milestones = app
+        .milestones(Some(&team.lead))
+        .await
+        .list_milestones(pb::ListMilestonesRequest {
+            parent: project.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .milestones;
+    let (mid, last) = (milestones[0].name.clone(), milestones[1].name.clone());
+    let submit = |name: String, value: &'static str| {
+        let lead = team.lead.clone();
+        async move {
+            app.milestones(Some(&lead))
+                .await
+                .submit_milestone_report(pb::SubmitMilestoneReportRequest {
+                    milestone: name,
+                    milestone_report: Some(report(value)),
+                    ..Default::default()
+                })
+                .await
+                .expect("report taken")
+        }
+    };
+    let admin = cast.admin.clone();
+    let form = |name: String, reuse: bool| {
+        let admin = admin.clone();
+        async move {
+            app.milestones(Some(&admin))
+                .await
+                .form_acceptance_panel(pb::FormAcceptancePanelRequest {
+                    milestone: name,
+                    seat_count: 3,
+                    reuse_previous_panel: reuse,
+                    ..Default::default()
+                })
+                .await
+        }
+    };
+
+    // No panel before a report; only the bureau forms one.
+    let early = form(mid.clone(), false).await.unwrap_err();
+    assert_eq!(reason_of(&early), "MILESTONE_WRONG_STATE");
+    submit(mid.clone(), "520").await;
+    let by_publisher = app
+        .milestones(Some(&cast.publisher))
+        .await
+        .form_acceptance_panel(pb::FormAcceptancePanelRequest {
+            milestone: mid.clone(),
+            ..Default::default()
+        })
+        .await;
+    assert_eq!(code_of(by_publisher), Code::PermissionDenied);
+    let formed = form(mid.clone(), false)
+        .await
+        .unwrap()
+        .into_inner()
+        .milestone
+        .unwrap();
+    assert_eq!(formed.state, pb::MilestoneState::UnderAcceptance as i32);
+
+    // Three seats: the publisher's end user and two of the three unconflicted experts.
+    let outstanding = decide(
+        app,
+        &cast.admin,
+        &mid,
+        pb::AcceptanceOutcome::Accepted,
+        None,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(reason_of(&outstanding), "VOTES_OUTSTANDING");
+    let team_vote = app
+        .milestones(Some(&team.lead))
+        .await
+        .cast_acceptance_vote(pb::CastAcceptanceVoteRequest {
+            milestone: mid.clone(),
+            outcome: pb::AcceptanceOutcome::Accepted as i32,
+            comment: "我们认为已经全部完成。".into(),
+            request_id: String::new(),
+        })
+        .await;
+    assert_eq!(code_of(team_vote), Code::PermissionDenied);
+    let drawn = panel_votes(
+        app,
+        &mid,
+        &cast.publisher,
+        &experts,
+        pb::AcceptanceOutcome::Accepted,
+    )
+    .await;
+    assert_eq!(drawn, 2);
+    // The team sees no votes until the decision.
+    let hidden = app
+        .milestones(Some(&team.lead))
+        .await
+        .list_acceptance_votes(pb::ListAcceptanceVotesRequest {
+            parent: mid.clone(),
+            ..Default::default()
+        })
+        .await;
+    assert_eq!(code_of(hidden), Code::NotFound);
+    let by_publisher = decide(
+        app,
+        &cast.publisher,
+        &mid,
+        pb::AcceptanceOutcome::Accepted,
+        None,
+    )
+    .await;
+    assert_eq!(code_of(by_publisher), Code::PermissionDenied);
+    let accepted = decide(
+        app,
+        &cast.admin,
+        &mid,
+        pb::AcceptanceOutcome::Accepted,
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        accepted.milestone.unwrap().state,
+        pb::MilestoneState::Accepted as i32
+    );
+    assert_eq!(
+        accepted.project.unwrap().state,
+        pb::ProjectState::Active as i32
+    );
+    let votes = app
+        .milestones(Some(&team.lead))
+        .await
+        .list_acceptance_votes(pb::ListAcceptanceVotesRequest {
+            parent: mid.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .acceptance_votes;
+    assert_eq!(votes.len(), 3);
+    assert!(
+        votes.iter().all(|v| v.voter.is_empty()),
+        "the team does not learn who voted how"
+    );
+    // The accepted mid-term milestone now releases its 30% tranche.
+    let tranche = app
+        .milestones(Some(&cast.admin))
+        .await
+        .release_tranche(pb::ReleaseTrancheRequest {
+            project: project.clone(),
+            milestone: mid.clone(),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(tranche.disbursement.unwrap().amount_fen, 105_000_000);
+
+    // The final report misses the mandatory 550 kN: the panel cannot wave it through, but the
+    // one rework is allowed, due within three months.
+    submit(last.clone(), "540").await;
+    form(last.clone(), false).await.unwrap();
+    panel_votes(
+        app,
+        &last,
+        &cast.publisher,
+        &experts,
+        pb::AcceptanceOutcome::Accepted,
+    )
+    .await;
+    let waved = decide(
+        app,
+        &cast.admin,
+        &last,
+        pb::AcceptanceOutcome::Accepted,
+        None,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(reason_of(&waved), "DECISION_AGAINST_RULES");
+    let too_far = jiebang_grpc::convert::to_proto_time(app.clock.now().plus(120 * DAY));
+    let status = decide(
+        app,
+        &cast.admin,
+        &last,
+        pb::AcceptanceOutcome::ReworkRequired,
+        Some(too_far),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    let due = jiebang_grpc::convert::to_proto_time(app.clock.now().plus(60 * DAY));
+    let rework = decide(
+        app,
+        &cast.admin,
+        &last,
+        pb::AcceptanceOutcome::ReworkRequired,
+        Some(due),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        rework.milestone.unwrap().state,
+        pb::MilestoneState::ReworkRequired as i32
+    );
+
+    // The corrected report goes to the same panel; their earlier votes do not count for it.
+    submit(last.clone(), "560").await;
+    form(last.clone(), true).await.unwrap();
+    let outstanding = decide(
+        app,
+        &cast.admin,
+        &last,
+        pb::AcceptanceOutcome::Accepted,
+        None,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(reason_of(&outstanding), "VOTES_OUTSTANDING");
+    let drawn = panel_votes(
+        app,
+        &last,
+        &cast.publisher,
+        &experts,
+        pb::AcceptanceOutcome::Accepted,
+    )
+    .await;
+    assert_eq!(drawn, 2, "the same two experts sit again");
+    let done = decide(
+        app,
+        &cast.admin,
+        &last,
+        pb::AcceptanceOutcome::Accepted,
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        done.project.unwrap().state,
+        pb::ProjectState::Completed as i32
+    );
+    let again = decide(
+        app,
+        &cast.admin,
+        &last,
+        pb::AcceptanceOutcome::Accepted,
+        None,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(reason_of(&again), "MILESTONE_WRONG_STATE");
+    let challenge = app
+        .milestones(Some(&cast.admin))
+        .await
+        .get_project(pb::GetProjectRequest { name: project })
+        .await
+        .unwrap()
+        .into_inner()
+        .project
+        .unwrap()
+        .challenge;
+    let challenge = app
+        .challenges(Some(&cast.admin))
+        .await
+        .get_challenge(pb::GetChallengeRequest { name: challenge })
+        .await
+        .unwrap()
+        .into_inner()
+        .challenge
+        .unwrap();
+    assert_eq!(
+        challenge.state,
+        pb::ChallengeState::Completed as i32,
+        "its only project completed, the challenge is completed"
+    );
+}
+
+async fn futures_login(app: &TestApp, usernames: &[&str]) -> Vec<String> {
+    let mut tokens = Vec::new();
+    for name in usernames {
+        tokens.push(app.login(name, &format!("{name}-password")).await);
+    }
+    tokens
+}
+
 on_both_backends!(
+    milestones_are_accepted_by_a_panel_and_the_final_one_completes_the_project,
     a_report_is_checked_against_its_targets_and_the_clock_marks_lateness,
     an_appointed_team_gets_a_project_with_its_plan_fixed,
     a_tranche_is_released_exactly_once_under_fifty_concurrent_calls,
