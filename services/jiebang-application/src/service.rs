@@ -397,7 +397,7 @@ impl ApplicationApi {
             if rows::won_in_round(tx, org, &a.round).await? {
                 past_winners.push(org.clone());
             }
-            if rows::is_barred(tx, org).await? {
+            if rows::is_barred(tx, org, self.platform.now()).await? {
                 barred.push(org.clone());
             }
         }

@@ -2,7 +2,6 @@
 
 use crate::service::{MilestoneApi, milestone_to_proto};
 use jiebang_domain::audience::Audience;
-use jiebang_domain::challenge::ChallengeState;
 use jiebang_domain::identity::Role;
 use jiebang_domain::ids::{Collection, new_id};
 use jiebang_domain::milestone::check::IndicatorCheck;
@@ -574,17 +573,7 @@ async fn decide_once(
     {
         rows::end_project(&mut tx, &project, "COMPLETED", now).await?;
         project_view.state = "COMPLETED".into();
-        let states = rows::project_states(tx.conn(), &project.challenge_id).await?;
-        let remaining_active = states.iter().filter(|s| *s == "ACTIVE").count();
-        // The ending project was still ACTIVE when read; it no longer is.
-        if remaining_active <= 1 && challenge.state == ChallengeState::InProgress {
-            let done = challenge.review_step(
-                ChallengeState::InProgress,
-                ChallengeState::Completed,
-                now,
-            )?;
-            challenges::update(&mut tx, &done, challenge.version).await?;
-        }
+        crate::ending::settle_challenge(&mut tx, &challenge, now).await?;
     }
     let application = applications::get(tx.conn(), &project.challenge_id, &project.application_id)
         .await?

@@ -116,7 +116,7 @@ impl MilestoneApi {
         }
     }
 
-    async fn project_to_proto(
+    pub(crate) async fn project_to_proto(
         &self,
         conn: &mut AnyConnection,
         p: &ProjectRecord,
@@ -165,6 +165,9 @@ impl MilestoneApi {
             create_time: Some(to_proto_time(p.created_at)),
             update_time: Some(to_proto_time(p.updated_at)),
             etag: p.version.to_string(),
+            extension: crate::ending::extension_to_proto(&p.id, p.extension.as_deref()),
+            failure: crate::ending::failure_to_proto(&p.id, p.failure.as_deref()),
+            stop_reason: p.stop_reason.clone().unwrap_or_default(),
             ..Default::default()
         })
     }
@@ -440,13 +443,6 @@ macro_rules! authed {
     }};
 }
 
-/// The rest of step 4 (reports, panels, decisions, extensions, races, failures).
-fn not_yet(rpc: &str) -> Status {
-    Status::unimplemented(format!(
-        "{rpc} is part of milestone acceptance, still being built"
-    ))
-}
-
 #[tonic::async_trait]
 impl MilestoneService for MilestoneApi {
     async fn get_project(
@@ -526,8 +522,7 @@ impl MilestoneService for MilestoneApi {
         &self,
         request: Request<pb::GrantExtensionRequest>,
     ) -> Result<Response<pb::GrantExtensionResponse>, Status> {
-        caller(&request).map_err(ApiError::from)?;
-        Err(not_yet("GrantExtension"))
+        authed!(self, request, grant_extension, |r| r)
     }
 
     async fn list_disbursements(
@@ -548,23 +543,20 @@ impl MilestoneService for MilestoneApi {
         &self,
         request: Request<pb::RankHorseRaceRequest>,
     ) -> Result<Response<pb::RankHorseRaceResponse>, Status> {
-        caller(&request).map_err(ApiError::from)?;
-        Err(not_yet("RankHorseRace"))
+        authed!(self, request, rank_horse_race, |r| r)
     }
 
     async fn select_horse_race_continuers(
         &self,
         request: Request<pb::SelectHorseRaceContinuersRequest>,
     ) -> Result<Response<pb::SelectHorseRaceContinuersResponse>, Status> {
-        caller(&request).map_err(ApiError::from)?;
-        Err(not_yet("SelectHorseRaceContinuers"))
+        authed!(self, request, select_continuers, |r| r)
     }
 
     async fn record_project_failure(
         &self,
         request: Request<pb::RecordProjectFailureRequest>,
     ) -> Result<Response<pb::RecordProjectFailureResponse>, Status> {
-        caller(&request).map_err(ApiError::from)?;
-        Err(not_yet("RecordProjectFailure"))
+        authed!(self, request, record_failure, |r| r)
     }
 }

@@ -7,8 +7,7 @@
 //!   dispersion resolutions.
 //! - [`amend`]: conflicts declared during review (withdrawal and replacement), rescoring.
 //! - [`notice`]: proposing winners, the public notice, objections and rulings, appointment.
-//! - [`service`]: the gRPC trait, routing each RPC to its handler. Scoring, ranking, the public
-//!   notice and appointment answer UNIMPLEMENTED until they land.
+//! - [`service`]: the gRPC trait, routing each RPC to its handler.
 
 pub mod amend;
 pub mod assign;

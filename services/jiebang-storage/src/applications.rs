@@ -260,11 +260,20 @@ pub async fn won_in_round(
     Ok(row.try_get::<i64, _>(0)? > 0)
 }
 
-pub async fn is_barred(tx: &mut Tx, organization_id: &str) -> Result<bool, StoreError> {
-    let row = sqlx::query("SELECT COUNT(*) FROM organization_bars WHERE organization_id = $1")
-        .bind(organization_id)
-        .fetch_one(tx.conn())
-        .await?;
+/// Whether a bar on the organisation is in force at `now` (a bar may lapse at its end time).
+pub async fn is_barred(
+    tx: &mut Tx,
+    organization_id: &str,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    let row = sqlx::query(
+        "SELECT COUNT(*) FROM organization_bars WHERE organization_id = $1 \
+         AND (barred_until IS NULL OR barred_until > $2)",
+    )
+    .bind(organization_id)
+    .bind(now.micros())
+    .fetch_one(tx.conn())
+    .await?;
     Ok(row.try_get::<i64, _>(0)? > 0)
 }
 
@@ -292,15 +301,22 @@ pub async fn bar_organization(
     tx: &mut Tx,
     organization_id: &str,
     reason: &str,
+    until: Option<Timestamp>,
     now: Timestamp,
 ) -> Result<(), StoreError> {
+    // A second bar never shortens the first: the later end, or none, wins.
     sqlx::query(
-        "INSERT INTO organization_bars (organization_id, reason, created_at) VALUES ($1, $2, $3) \
-         ON CONFLICT (organization_id) DO NOTHING",
+        "INSERT INTO organization_bars (organization_id, reason, created_at, barred_until) \
+         VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (organization_id) DO UPDATE SET reason = excluded.reason, barred_until = \
+         CASE WHEN organization_bars.barred_until IS NULL OR excluded.barred_until IS NULL THEN NULL \
+         WHEN excluded.barred_until > organization_bars.barred_until THEN excluded.barred_until \
+         ELSE organization_bars.barred_until END",
     )
     .bind(organization_id)
     .bind(reason)
     .bind(now.micros())
+    .bind(until.map(Timestamp::micros))
     .execute(tx.conn())
     .await?;
     Ok(())

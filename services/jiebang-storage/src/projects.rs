@@ -102,9 +102,15 @@ pub struct ProjectRecord {
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub version: i64,
+    /// The one extension granted, as JSON (months, first milestone, reason, granter, time).
+    pub extension: Option<String>,
+    /// The failure record, as JSON (kind, reason, milestone, evidence, bars, recorder, time).
+    pub failure: Option<String>,
+    /// Why a horse-race project was stopped.
+    pub stop_reason: Option<String>,
 }
 
-const PROJECT_COLUMNS: &str = "id, challenge_id, application_id, award_fen, state, signing_share_bp, start_at, ended_at, created_at, updated_at, version";
+const PROJECT_COLUMNS: &str = "id, challenge_id, application_id, award_fen, state, signing_share_bp, start_at, ended_at, created_at, updated_at, version, extension, failure, stop_reason";
 
 fn project_from_row(r: &AnyRow) -> Result<ProjectRecord, StoreError> {
     Ok(ProjectRecord {
@@ -119,6 +125,9 @@ fn project_from_row(r: &AnyRow) -> Result<ProjectRecord, StoreError> {
         created_at: Timestamp(r.try_get(8)?),
         updated_at: Timestamp(r.try_get(9)?),
         version: r.try_get(10)?,
+        extension: r.try_get(11)?,
+        failure: r.try_get(12)?,
+        stop_reason: r.try_get(13)?,
     })
 }
 
@@ -561,6 +570,84 @@ pub async fn end_project(
         .bind(p.version)
         .execute(tx.conn())
         .await?;
+    if done.rows_affected() == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict)
+    }
+}
+
+/// Records the project's one extension, if it has none yet and is unchanged since read.
+pub async fn set_extension(
+    tx: &mut Tx,
+    p: &ProjectRecord,
+    extension: &str,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let done = sqlx::query(
+        "UPDATE projects SET extension = $1, updated_at = $2, version = version + 1 \
+         WHERE id = $3 AND version = $4 AND extension IS NULL",
+    )
+    .bind(extension)
+    .bind(now.micros())
+    .bind(&p.id)
+    .bind(p.version)
+    .execute(tx.conn())
+    .await?;
+    if done.rows_affected() == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict)
+    }
+}
+
+/// Moves a milestone's due time (and state, e.g. OVERDUE → PLANNED), if unchanged since read.
+pub async fn move_milestone(
+    tx: &mut Tx,
+    m: &MilestoneRow,
+    due_at: Timestamp,
+    state: &str,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let done = sqlx::query(
+        "UPDATE milestones SET due_at = $1, state = $2, updated_at = $3, version = version + 1 \
+         WHERE id = $4 AND version = $5",
+    )
+    .bind(due_at.micros())
+    .bind(state)
+    .bind(now.micros())
+    .bind(&m.id)
+    .bind(m.version)
+    .execute(tx.conn())
+    .await?;
+    if done.rows_affected() == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict)
+    }
+}
+
+/// Ends an ACTIVE project as FAILED with its failure record, or STOPPED with its reason.
+pub async fn end_project_with(
+    tx: &mut Tx,
+    p: &ProjectRecord,
+    state: &str,
+    failure: Option<&str>,
+    stop_reason: Option<&str>,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let done = sqlx::query(
+        "UPDATE projects SET state = $1, failure = $2, stop_reason = $3, ended_at = $4, updated_at = $4, \
+         version = version + 1 WHERE id = $5 AND version = $6 AND state = 'ACTIVE'",
+    )
+    .bind(state)
+    .bind(failure.map(str::to_owned))
+    .bind(stop_reason.map(str::to_owned))
+    .bind(now.micros())
+    .bind(&p.id)
+    .bind(p.version)
+    .execute(tx.conn())
+    .await?;
     if done.rows_affected() == 1 {
         Ok(())
     } else {

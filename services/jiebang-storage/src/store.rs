@@ -211,6 +211,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = migrations!("sqlite":
     6 "0006_milestones",
     7 "0007_reports",
     8 "0008_acceptance",
+    9 "0009_project_endings",
 );
 
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = migrations!("postgres":
@@ -222,6 +223,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = migrations!("postgres":
     6 "0006_milestones",
     7 "0007_reports",
     8 "0008_acceptance",
+    9 "0009_project_endings",
 );
 
 fn migrator(dialect: Dialect) -> Migrator {

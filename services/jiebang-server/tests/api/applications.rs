@@ -11,7 +11,7 @@ use tonic_types::StatusExt;
 const DAY: Duration = Duration::from_secs(86_400);
 
 /// The rules named by a refused submission's `PreconditionFailure`.
-fn failed_rules(status: &tonic::Status) -> Vec<String> {
+pub(crate) fn failed_rules(status: &tonic::Status) -> Vec<String> {
     status
         .get_details_precondition_failure()
         .map(|p| p.violations.into_iter().map(|v| v.r#type).collect())

@@ -15,6 +15,7 @@ mod events;
 mod idempotency;
 mod identity;
 mod milestones;
+mod project_endings;
 mod review;
 mod samples;
 mod server;

@@ -12,7 +12,7 @@ const DAY: Duration = Duration::from_secs(86_400);
 
 /// An awarded challenge with one project (the sample application: 3,500,000 yuan, 50% on
 /// signing, 30% at the mid-term milestone after 12 months, 20% at the final one after 24).
-async fn awarded(app: &TestApp) -> (crate::support::Cast, String, crate::support::Team) {
+pub(crate) async fn awarded(app: &TestApp) -> (crate::support::Cast, String, crate::support::Team) {
     let cast = app.cast().await;
     let (challenge, _, mut teams, chair) = scored_round(app, &cast).await;
     app.review(Some(&chair))
@@ -187,7 +187,7 @@ async fn a_tranche_is_released_exactly_once_under_fifty_concurrent_calls(app: &T
     assert_eq!(code_of(by_team), Code::PermissionDenied);
 }
 
-fn report(value: &str) -> pb::MilestoneReport {
+pub(crate) fn report(value: &str) -> pb::MilestoneReport {
     pb::MilestoneReport {
         measured_values: vec![pb::MeasuredValue {
             indicator: "机电破坏负荷".into(),
@@ -338,7 +338,7 @@ async fn a_report_is_checked_against_its_targets_and_the_clock_marks_lateness(ap
 
 /// Every panel member (the publisher's end-user seat and the experts drawn) votes; the ones
 /// not drawn are told they are not on the panel. Returns how many expert votes were taken.
-async fn panel_votes(
+pub(crate) async fn panel_votes(
     app: &TestApp,
     milestone: &str,
     publisher: &str,
@@ -369,7 +369,7 @@ async fn panel_votes(
     drawn
 }
 
-async fn decide(
+pub(crate) async fn decide(
     app: &TestApp,
     token: &str,
     milestone: &str,
@@ -391,7 +391,7 @@ async fn decide(
 
 async fn milestones_are_accepted_by_a_panel_and_the_final_one_completes_the_project(app: &TestApp) {
     let (cast, project, team) = awarded(app).await;
-    let experts: Vec<String> = futures_login(app, &["notice0", "notice1", "notice2"]).await;
+    let experts: Vec<String> = login_all(app, &["notice0", "notice1", "notice2"]).await;
     let milestones = app
         .milestones(Some(&team.lead))
         .await
@@ -671,7 +671,7 @@ async fn milestones_are_accepted_by_a_panel_and_the_final_one_completes_the_proj
     );
 }
 
-async fn futures_login(app: &TestApp, usernames: &[&str]) -> Vec<String> {
+pub(crate) async fn login_all(app: &TestApp, usernames: &[&str]) -> Vec<String> {
     let mut tokens = Vec::new();
     for name in usernames {
         tokens.push(app.login(name, &format!("{name}-password")).await);

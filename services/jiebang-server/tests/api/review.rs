@@ -16,7 +16,23 @@ async fn closed_with_applications(
     cast: &Cast,
     teams: &[&Team],
 ) -> (pb::Challenge, Vec<String>) {
-    let challenge = app.published(cast, "评审分配测试榜单", 2 * DAY).await;
+    closed_with_applications_of(
+        app,
+        cast,
+        crate::samples::porcelain_challenge("评审分配测试榜单"),
+        teams,
+    )
+    .await
+}
+
+/// The given challenge published, applied to by `teams`, closed and formally checked.
+async fn closed_with_applications_of(
+    app: &TestApp,
+    cast: &Cast,
+    content: pb::Challenge,
+    teams: &[&Team],
+) -> (pb::Challenge, Vec<String>) {
+    let challenge = app.published_of(cast, content, 2 * DAY).await;
     let mut names = Vec::new();
     for team in teams {
         let draft = app.draft_application(team, &challenge.name).await;
@@ -1018,6 +1034,20 @@ pub(crate) async fn scored_round(
     app: &TestApp,
     cast: &Cast,
 ) -> (pb::Challenge, Vec<String>, Vec<Team>, String) {
+    scored_round_of(
+        app,
+        cast,
+        crate::samples::porcelain_challenge("评审分配测试榜单"),
+    )
+    .await
+}
+
+/// As `scored_round`, for the given challenge content.
+pub(crate) async fn scored_round_of(
+    app: &TestApp,
+    cast: &Cast,
+    content: pb::Challenge,
+) -> (pb::Challenge, Vec<String>, Vec<Team>, String) {
     let teams = vec![
         app.team("na", pb::OrganizationType::University, "330100")
             .await,
@@ -1027,7 +1057,7 @@ pub(crate) async fn scored_round(
             .await,
     ];
     let (challenge, applications) =
-        closed_with_applications(app, cast, &teams.iter().collect::<Vec<_>>()).await;
+        closed_with_applications_of(app, cast, content, &teams.iter().collect::<Vec<_>>()).await;
     let institute = app
         .organization("公示测试研究所", pb::OrganizationType::Institute)
         .await;
