@@ -18,6 +18,92 @@ use jiebang_proto::v1 as pb;
 use jiebang_storage::projects::{self as rows, MilestoneRow, ProjectRecord, Seat, VoteRow};
 use jiebang_storage::{StoreError, Tx, applications, challenges, identity, review};
 
+/// The decision on one report, as stored with the milestone.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub(crate) struct DecisionRecord {
+    pub outcome: String,
+    /// None when an OVERDUE milestone failed without a report.
+    pub report_id: Option<String>,
+    pub reason: String,
+    pub required_fixes: Vec<String>,
+    pub rework_due_at: Option<Timestamp>,
+    pub failure_grounds: Vec<i32>,
+    /// Current votes per outcome at decision time.
+    pub vote_counts: Vec<(String, usize)>,
+    /// What the rules said (bands, mandatory indicators), for the record.
+    pub rules: String,
+    pub decider_id: String,
+    pub at: Timestamp,
+}
+
+pub(crate) fn decision_to_proto(
+    milestone_name: &str,
+    json: &str,
+) -> Option<pb::AcceptanceDecision> {
+    let d: DecisionRecord = serde_json::from_str(json).ok()?;
+    let outcome = |name: &str| {
+        pb::AcceptanceOutcome::from_str_name(&format!("ACCEPTANCE_OUTCOME_{name}"))
+            .map_or(0, |o| o as i32)
+    };
+    Some(pb::AcceptanceDecision {
+        outcome: outcome(&d.outcome),
+        report: d
+            .report_id
+            .map(|r| format!("{milestone_name}/reports/{r}"))
+            .unwrap_or_default(),
+        reason: d.reason,
+        required_fixes: d.required_fixes,
+        rework_due_time: d.rework_due_at.map(to_proto_time),
+        failure_grounds: d.failure_grounds,
+        vote_counts: d
+            .vote_counts
+            .iter()
+            .map(|(o, n)| pb::AcceptanceVoteCount {
+                outcome: outcome(o),
+                count: i32::try_from(*n).unwrap_or(i32::MAX),
+            })
+            .collect(),
+        decider: Collection::Users.name(&d.decider_id),
+        decide_time: Some(to_proto_time(d.at)),
+    })
+}
+
+/// The panel as the caller may see it: the bureau, the publisher and the panel see who sits;
+/// the team sees only the seat kinds.
+pub(crate) fn panel_to_proto(
+    seats: &[Seat],
+    voted: &[String],
+    show_people: bool,
+) -> Option<pb::AcceptancePanel> {
+    if seats.is_empty() {
+        return None;
+    }
+    Some(pb::AcceptancePanel {
+        seats: seats
+            .iter()
+            .map(|s| pb::PanelSeat {
+                kind: pb::SeatKind::from_str_name(&format!("SEAT_KIND_{}", s.kind))
+                    .map_or(0, |k| k as i32),
+                expert: if show_people {
+                    s.expert_id
+                        .as_deref()
+                        .map(|e| format!("experts/{e}"))
+                        .unwrap_or_default()
+                } else {
+                    String::new()
+                },
+                user: if show_people {
+                    Collection::Users.name(&s.user_id)
+                } else {
+                    String::new()
+                },
+                voted: voted.contains(&s.user_id),
+            })
+            .collect(),
+        ..Default::default()
+    })
+}
+
 fn outcome_name(o: Outcome) -> &'static str {
     match o {
         Outcome::Accepted => "ACCEPTED",
@@ -452,12 +538,13 @@ async fn decide_once(
     let challenge = challenges::get_in(tx.conn(), &project.challenge_id)
         .await?
         .ok_or_else(|| StoreError::Corrupt("project without challenge".into()))?;
-    let months_late = if now > milestone.due_at {
-        now.since(milestone.due_at).as_secs() / (30 * 86_400)
-    } else {
-        0
-    };
-    let (votes_counted, grounds_reason, majority_name) = match milestone.state.as_str() {
+    // "More than 6 months late" in calendar months from the due time.
+    let too_late = now
+        > jiebang_domain::milestone::plan::add_months(
+            milestone.due_at,
+            i32::try_from(rules.max_months_late).unwrap_or(6),
+        );
+    let (outcomes, report_id, rules_text) = match milestone.state.as_str() {
         "UNDER_ACCEPTANCE" => {
             let seats = rows::seats(tx.conn(), &milestone.id).await?;
             let report = rows::reports_of(tx.conn(), &milestone.id)
@@ -498,21 +585,16 @@ async fn decide_once(
                 .iter()
                 .filter_map(|v| parse_outcome(&v.outcome))
                 .collect();
-            (
-                outcomes.len(),
-                v.reasons.join("; "),
-                majority(&outcomes).map(outcome_name),
-            )
+            (outcomes, Some(report.id), v.reasons.join("; "))
         }
-        "OVERDUE"
-            if decided == Outcome::Failed && months_late > u64::from(rules.max_months_late) =>
-        {
-            (
-                0,
-                format!("{months_late} months late without a report"),
-                None,
-            )
-        }
+        "OVERDUE" if decided == Outcome::Failed && too_late => (
+            Vec::new(),
+            None,
+            format!(
+                "more than {} months late without a report",
+                rules.max_months_late
+            ),
+        ),
         "OVERDUE" => {
             return Err(DomainError::precondition(
                 "MILESTONE_WRONG_STATE",
@@ -550,18 +632,44 @@ async fn decide_once(
         next.rework_used = true;
         next.rework_due_at = Some(due);
     }
-    let record = serde_json::json!({
-        "outcome": outcome_name(decided),
-        "reason": req.reason.trim(),
-        "required_fixes": req.required_fixes,
-        "failure_grounds": req.failure_grounds,
-        "rules": grounds_reason,
-        "votes": votes_counted,
-        "majority": majority_name,
-        "decider": caller.user_id,
-        "at": now.micros(),
-    });
-    next.decision = Some(record.to_string());
+    if majority(&outcomes).is_some_and(|m| m != decided) {
+        tracing::info!(milestone = %req.name, "decision departs from the panel's majority; its reason is on record");
+    }
+    let record = DecisionRecord {
+        outcome: outcome_name(decided).into(),
+        report_id,
+        reason: req.reason.trim().to_owned(),
+        required_fixes: req
+            .required_fixes
+            .iter()
+            .map(|f| f.trim().to_owned())
+            .filter(|f| !f.is_empty())
+            .collect(),
+        rework_due_at: next
+            .rework_due_at
+            .filter(|_| decided == Outcome::ReworkRequired),
+        failure_grounds: req.failure_grounds.clone(),
+        vote_counts: [
+            Outcome::Accepted,
+            Outcome::AcceptedAfterFixes,
+            Outcome::ReworkRequired,
+            Outcome::Failed,
+        ]
+        .into_iter()
+        .map(|o| {
+            (
+                outcome_name(o).to_owned(),
+                outcomes.iter().filter(|v| **v == o).count(),
+            )
+        })
+        .filter(|(_, n)| *n > 0)
+        .collect(),
+        rules: rules_text,
+        decider_id: caller.user_id.clone(),
+        at: now,
+    };
+    next.decision =
+        Some(serde_json::to_string(&record).map_err(|e| StoreError::Corrupt(e.to_string()))?);
     rows::decide(&mut tx, &milestone, outcome_name(decided), &next, now).await?;
     let mut updated = milestone.clone();
     updated.state = outcome_name(decided).into();

@@ -279,18 +279,40 @@ impl MilestoneApi {
             .acquire()
             .await
             .map_err(StoreError::from)?;
-        let project = self.load(&mut conn, &caller, project).await?;
+        let seats = rows::seats(&mut conn, milestone).await?;
+        let seated = seats.iter().any(|s| s.user_id == caller.user_id);
+        // Panel members read the milestone they accept, not the rest of the project.
+        let project = match self.load(&mut conn, &caller, project).await {
+            Ok(p) => p,
+            Err(hidden) if seated => rows::get_project(&mut conn, &parse_project(project, "name")?)
+                .await?
+                .ok_or(hidden)?,
+            Err(hidden) => return Err(hidden),
+        };
         let row = rows::milestones_of(&mut conn, &project.id)
             .await?
             .into_iter()
             .find(|m| m.id == milestone)
             .ok_or_else(|| DomainError::not_found(&req.name))?;
         let mut view = milestone_to_proto(&row);
-        view.reports = rows::reports_of(&mut conn, &row.id)
-            .await?
+        let reports = rows::reports_of(&mut conn, &row.id).await?;
+        view.reports = reports
             .iter()
             .map(|r| crate::report::report_to_proto(r, &view.name))
             .collect();
+        let current_report = reports.last().map(|r| r.id.clone());
+        let voted: Vec<String> = rows::votes(&mut conn, &row.id, false)
+            .await?
+            .into_iter()
+            .filter(|v| Some(&v.report_id) == current_report.as_ref())
+            .map(|v| v.voter_id)
+            .collect();
+        let show_people = caller.is_admin() || seated || caller.role == Role::Publisher;
+        view.acceptance_panel = crate::acceptance::panel_to_proto(&seats, &voted, show_people);
+        view.decision = rows::acceptance(&mut conn, &row.id)
+            .await?
+            .decision
+            .and_then(|d| crate::acceptance::decision_to_proto(&view.name, &d));
         Ok(view)
     }
 

@@ -19,7 +19,7 @@ async fn next_event(stream: &mut Streaming<pb::WatchEventsResponse>) -> pb::Even
 }
 
 /// Reads events until one of `wanted` type for `resource` arrives.
-async fn wait_for(
+pub(crate) async fn wait_for(
     stream: &mut Streaming<pb::WatchEventsResponse>,
     wanted: pb::EventType,
     resource: &str,
@@ -32,7 +32,7 @@ async fn wait_for(
     }
 }
 
-async fn watch(
+pub(crate) async fn watch(
     app: &TestApp,
     token: &str,
     after: i64,

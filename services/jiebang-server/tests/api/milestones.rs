@@ -679,7 +679,248 @@ pub(crate) async fn login_all(app: &TestApp, usernames: &[&str]) -> Vec<String> 
     tokens
 }
 
+async fn form_panel(app: &TestApp, admin: &str, milestone: &str) {
+    app.milestones(Some(admin))
+        .await
+        .form_acceptance_panel(pb::FormAcceptancePanelRequest {
+            milestone: milestone.to_owned(),
+            seat_count: 3,
+            ..Default::default()
+        })
+        .await
+        .expect("panel formed");
+}
+
+async fn submit(app: &TestApp, lead: &str, milestone: &str, value: &str) {
+    app.milestones(Some(lead))
+        .await
+        .submit_milestone_report(pb::SubmitMilestoneReportRequest {
+            milestone: milestone.to_owned(),
+            milestone_report: Some(report(value)),
+            ..Default::default()
+        })
+        .await
+        .expect("report taken");
+}
+
+async fn acceptance_after_fixes_and_failure_carry_what_the_rules_ask(app: &TestApp) {
+    let (cast, project, team) = awarded(app).await;
+    let experts = login_all(app, &["notice0", "notice1", "notice2"]).await;
+    let mut team_events = crate::events::watch(app, &team.lead, 0, &project).await;
+    let milestones = app
+        .milestones(Some(&team.lead))
+        .await
+        .list_milestones(pb::ListMilestonesRequest {
+            parent: project.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .milestones;
+    let (mid, last) = (milestones[0].name.clone(), milestones[1].name.clone());
+
+    submit(app, &team.lead, &mid, "520").await;
+    form_panel(app, &cast.admin, &mid).await;
+    panel_votes(
+        app,
+        &mid,
+        &cast.publisher,
+        &experts,
+        pb::AcceptanceOutcome::AcceptedAfterFixes,
+    )
+    .await;
+    // Acceptance after fixes names the fixes.
+    let bare = decide(
+        app,
+        &cast.admin,
+        &mid,
+        pb::AcceptanceOutcome::AcceptedAfterFixes,
+        None,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(bare.code(), Code::InvalidArgument);
+    let decided = app
+        .milestones(Some(&cast.admin))
+        .await
+        .decide_milestone(pb::DecideMilestoneRequest {
+            name: mid.clone(),
+            outcome: pb::AcceptanceOutcome::AcceptedAfterFixes as i32,
+            reason: "指标达到，检测报告格式需补正。".into(),
+            required_fixes: vec!["补充第三方检测报告原件".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        decided.milestone.unwrap().state,
+        pb::MilestoneState::AcceptedAfterFixes as i32
+    );
+    let decided_event =
+        crate::events::wait_for(&mut team_events, pb::EventType::MilestoneDecided, &mid).await;
+    assert_eq!(decided_event.state, "MILESTONE_STATE_ACCEPTED_AFTER_FIXES");
+
+    // A panel expert reads the milestone they accepted, and its recorded decision; the team
+    // sees the seats but not who holds them.
+    let mut seen_by_expert = None;
+    for token in &experts {
+        if let Ok(m) = app
+            .milestones(Some(token))
+            .await
+            .get_milestone(pb::GetMilestoneRequest { name: mid.clone() })
+            .await
+        {
+            seen_by_expert = Some(m.into_inner().milestone.unwrap());
+        }
+    }
+    let seen = seen_by_expert.expect("a seated expert reads the milestone");
+    let decision = seen.decision.unwrap();
+    assert_eq!(
+        decision.required_fixes,
+        vec!["补充第三方检测报告原件".to_owned()]
+    );
+    assert_eq!(decision.vote_counts.len(), 1);
+    assert_eq!(decision.vote_counts[0].count, 3);
+    assert!(
+        seen.acceptance_panel
+            .unwrap()
+            .seats
+            .iter()
+            .all(|s| s.voted && !s.user.is_empty())
+    );
+    let by_team = app
+        .milestones(Some(&team.lead))
+        .await
+        .get_milestone(pb::GetMilestoneRequest { name: mid.clone() })
+        .await
+        .unwrap()
+        .into_inner()
+        .milestone
+        .unwrap();
+    let seats = by_team.acceptance_panel.unwrap().seats;
+    assert_eq!(seats.len(), 3);
+    assert!(
+        seats
+            .iter()
+            .all(|s| s.user.is_empty() && s.expert.is_empty())
+    );
+    let outsider = app
+        .milestones(Some(&cast.expert))
+        .await
+        .get_milestone(pb::GetMilestoneRequest { name: mid.clone() })
+        .await;
+    assert_eq!(code_of(outsider), Code::NotFound);
+
+    // The final report misses the mandatory 550 kN; the panel votes to fail it, on a ground.
+    submit(app, &team.lead, &last, "540").await;
+    form_panel(app, &cast.admin, &last).await;
+    panel_votes(
+        app,
+        &last,
+        &cast.publisher,
+        &experts,
+        pb::AcceptanceOutcome::Failed,
+    )
+    .await;
+    let groundless = decide(app, &cast.admin, &last, pb::AcceptanceOutcome::Failed, None)
+        .await
+        .unwrap_err();
+    assert_eq!(groundless.code(), Code::InvalidArgument);
+    let failed = app
+        .milestones(Some(&cast.admin))
+        .await
+        .decide_milestone(pb::DecideMilestoneRequest {
+            name: last.clone(),
+            outcome: pb::AcceptanceOutcome::Failed as i32,
+            reason: "强制性指标机电破坏负荷未达到 550 kN。".into(),
+            failure_grounds: vec![pb::FailureGround::MandatoryIndicatorMissed as i32],
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        failed.milestone.unwrap().state,
+        pb::MilestoneState::Failed as i32
+    );
+    assert_eq!(
+        failed.project.unwrap().state,
+        pb::ProjectState::Active as i32,
+        "the failure record is the bureau's next step"
+    );
+}
+
+async fn a_milestone_more_than_six_months_late_fails_without_a_report(app: &TestApp) {
+    let (_, project, team) = awarded(app).await;
+    let milestones = app
+        .milestones(Some(&team.lead))
+        .await
+        .list_milestones(pb::ListMilestonesRequest {
+            parent: project.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .milestones;
+    let mid = milestones[0].name.clone();
+    let overdue = |admin: String| {
+        let mid = mid.clone();
+        async move {
+            for _ in 0..100 {
+                let m = app
+                    .milestones(Some(&admin))
+                    .await
+                    .get_milestone(pb::GetMilestoneRequest { name: mid.clone() })
+                    .await
+                    .unwrap()
+                    .into_inner()
+                    .milestone
+                    .unwrap();
+                if m.state == pb::MilestoneState::Overdue as i32 {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            panic!("the mid-term milestone was never marked OVERDUE");
+        }
+    };
+    // Twelve months and two more: overdue, but not yet failable.
+    app.clock.advance(14 * 31 * DAY);
+    let admin = app.login("admin", crate::support::ADMIN_PASSWORD).await;
+    overdue(admin.clone()).await;
+    let fail = |admin: String| {
+        let mid = mid.clone();
+        async move {
+            app.milestones(Some(&admin))
+                .await
+                .decide_milestone(pb::DecideMilestoneRequest {
+                    name: mid,
+                    outcome: pb::AcceptanceOutcome::Failed as i32,
+                    reason: "逾期超过六个月未提交验收材料。".into(),
+                    failure_grounds: vec![pb::FailureGround::TooLate as i32],
+                    ..Default::default()
+                })
+                .await
+                .map(tonic::Response::into_inner)
+        }
+    };
+    let early = fail(admin.clone()).await.unwrap_err();
+    assert_eq!(reason_of(&early), "MILESTONE_WRONG_STATE");
+    // Past six calendar months beyond its due time, it fails on lateness alone.
+    app.clock.advance(5 * 31 * DAY);
+    let failed = fail(admin).await.unwrap();
+    assert_eq!(
+        failed.milestone.unwrap().state,
+        pb::MilestoneState::Failed as i32
+    );
+}
+
 on_both_backends!(
+    acceptance_after_fixes_and_failure_carry_what_the_rules_ask,
+    a_milestone_more_than_six_months_late_fails_without_a_report,
     milestones_are_accepted_by_a_panel_and_the_final_one_completes_the_project,
     a_report_is_checked_against_its_targets_and_the_clock_marks_lateness,
     an_appointed_team_gets_a_project_with_its_plan_fixed,

@@ -221,11 +221,11 @@ async fn misconduct_bars_the_organisation_and_fails_the_challenge(app: &TestApp)
     );
 }
 
-/// A horse race of two: the best two of three applications appointed.
+/// A horse race of three: all three scored applications appointed.
 async fn race(app: &TestApp) -> (Cast, Vec<(String, Team)>) {
     let cast = app.cast().await;
     let mut content = crate::samples::porcelain_challenge("赛马制瓷绝缘子攻关");
-    content.winners_count = 2;
+    content.winners_count = 3;
     let (challenge, _, teams, chair) = scored_round_of(app, &cast, content).await;
     app.review(Some(&chair))
         .await
@@ -245,7 +245,7 @@ async fn race(app: &TestApp) -> (Cast, Vec<(String, Team)>) {
         .await
         .unwrap();
     let mut runners = Vec::new();
-    for team in teams.into_iter().take(2) {
+    for team in teams {
         let projects = app
             .milestones(Some(&team.lead))
             .await
@@ -264,9 +264,9 @@ async fn race(app: &TestApp) -> (Cast, Vec<(String, Team)>) {
 async fn the_horse_race_keeps_the_best_at_mid_term_and_stops_the_others(app: &TestApp) {
     let (cast, runners) = race(app).await;
     let experts = login_all(app, &["notice0", "notice1", "notice2"]).await;
-    // The better-scored application reports 520 kN at mid-term, the other 560 kN.
+    // The best-scored application reports 520 kN at mid-term, the second 560, the third 530.
     let mut mids = Vec::new();
-    for ((project_name, team), value) in runners.iter().zip(["520", "560"]) {
+    for ((project_name, team), value) in runners.iter().zip(["520", "560", "530"]) {
         let mid = milestones_of(app, &team.lead, project_name).await[0]
             .name
             .clone();
@@ -320,11 +320,23 @@ async fn the_horse_race_keeps_the_best_at_mid_term_and_stops_the_others(app: &Te
 
     // Both accepted and every target met: the larger margin over 500 kN ranks first.
     let entries = ranking(cast.publisher.clone()).await.unwrap();
-    assert_eq!(entries.len(), 2);
-    assert_eq!(entries[0].project, runners[1].0);
-    assert_eq!(entries[0].relative_margin, "0.12");
-    assert_eq!(entries[1].project, runners[0].0);
-    assert_eq!(entries[1].relative_margin, "0.04");
+    let order: Vec<(&str, &str)> = entries
+        .iter()
+        .map(|e| (e.project.as_str(), e.relative_margin.as_str()))
+        .collect();
+    assert_eq!(
+        order,
+        vec![
+            (runners[1].0.as_str(), "0.12"),
+            (runners[2].0.as_str(), "0.06"),
+            (runners[0].0.as_str(), "0.04")
+        ]
+    );
+    assert!(
+        entries
+            .iter()
+            .all(|e| e.check_summary.as_ref().unwrap().met_count == 1)
+    );
     assert_eq!(
         code_of(ranking(cast.rival_publisher.clone()).await),
         Code::NotFound
@@ -345,7 +357,7 @@ async fn the_horse_race_keeps_the_best_at_mid_term_and_stops_the_others(app: &Te
                 .map(|r| r.into_inner().projects)
         }
     };
-    let everyone = select(vec![runners[0].0.clone(), runners[1].0.clone()])
+    let everyone = select(runners.iter().map(|r| r.0.clone()).collect())
         .await
         .unwrap_err();
     assert_eq!(everyone.code(), Code::InvalidArgument);
@@ -353,6 +365,7 @@ async fn the_horse_race_keeps_the_best_at_mid_term_and_stops_the_others(app: &Te
     let state_of = |name: &str| after.iter().find(|p| p.name == name).unwrap().state;
     assert_eq!(state_of(&runners[1].0), pb::ProjectState::Active as i32);
     assert_eq!(state_of(&runners[0].0), pb::ProjectState::Stopped as i32);
+    assert_eq!(state_of(&runners[2].0), pb::ProjectState::Stopped as i32);
 
     // The stopped project keeps what it was paid and releases nothing more.
     let stopped = project(app, &runners[0].1.lead, &runners[0].0).await;
