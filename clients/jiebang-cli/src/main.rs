@@ -69,6 +69,15 @@ enum Command {
     /// Expert review: assignment, scoring, ranking, public notice, objections, appointment.
     #[command(subcommand)]
     Review(commands::review::ReviewCommand),
+    /// Projects after appointment: plan, ledger, releases, the extension, failures.
+    #[command(subcommand)]
+    Project(commands::project::ProjectCommand),
+    /// Milestones: reports, acceptance panels, votes and decisions (验收).
+    #[command(subcommand)]
+    Milestone(commands::project::MilestoneCommand),
+    /// The horse race (赛马制): mid-term ranking and who continues.
+    #[command(subcommand)]
+    Race(commands::project::RaceCommand),
     /// The audit trail (admins).
     #[command(subcommand)]
     Audit(commands::audit::AuditCommand),
@@ -106,6 +115,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Document(cmd) => commands::document::run(&ctx, cmd).await,
         Command::Expert(cmd) => commands::review::expert(&ctx, cmd).await,
         Command::Review(cmd) => commands::review::run(&ctx, cmd).await,
+        Command::Project(cmd) => commands::project::project(&ctx, cmd).await,
+        Command::Milestone(cmd) => commands::project::milestone(&ctx, cmd).await,
+        Command::Race(cmd) => commands::project::race(&ctx, cmd).await,
         Command::Audit(cmd) => commands::audit::run(&ctx, cmd).await,
         Command::Events(cmd) => commands::events::run(&ctx, cmd).await,
     }

@@ -184,8 +184,19 @@ async fn standings(tx: &mut Tx, challenge: &Challenge) -> Result<Vec<Standing>, 
         )
         .into());
     }
-    let projects =
-        rows::list_projects(tx.conn(), true, "", None, Some(&challenge.id), None, 10).await?;
+    let projects = rows::list_projects(
+        tx.conn(),
+        true,
+        "",
+        None,
+        rows::ProjectFilter {
+            challenge_id: Some(&challenge.id),
+            ..Default::default()
+        },
+        None,
+        10,
+    )
+    .await?;
     let mut undecided = Vec::new();
     let mut out = Vec::new();
     for project in projects.into_iter().filter(|p| p.state == "ACTIVE") {

@@ -203,7 +203,28 @@ impl MilestoneApi {
                     .to_owned(),
             )
         };
-        let filters = format!("challenge={}", req.challenge);
+        let lead = if req.lead_organization.is_empty() {
+            None
+        } else {
+            Some(
+                Collection::Organizations
+                    .parse(&req.lead_organization, "lead_organization")?
+                    .to_owned(),
+            )
+        };
+        let state = match pb::ProjectState::try_from(req.state) {
+            Ok(pb::ProjectState::Unspecified) => None,
+            Ok(s) => Some(
+                s.as_str_name()
+                    .trim_start_matches("PROJECT_STATE_")
+                    .to_owned(),
+            ),
+            Err(_) => return Err(DomainError::invalid("state", "unknown project state").into()),
+        };
+        let filters = format!(
+            "challenge={};state={};lead={}",
+            req.challenge, req.state, req.lead_organization
+        );
         let cursor = decode_token(&req.page_token, &filters)?;
         let mut conn = self
             .platform
@@ -218,7 +239,11 @@ impl MilestoneApi {
             caller.is_admin(),
             &caller.user_id,
             publisher,
-            challenge.as_deref(),
+            rows::ProjectFilter {
+                challenge_id: challenge.as_deref(),
+                state: state.as_deref(),
+                lead_organization_id: lead.as_deref(),
+            },
             cursor.as_deref(),
             size + 1,
         )
@@ -246,6 +271,9 @@ impl MilestoneApi {
             .acquire()
             .await
             .map_err(StoreError::from)?;
+        if req.parent == "projects/-" {
+            return self.list_visible_milestones(&mut conn, &caller, &req).await;
+        }
         let project = self.load(&mut conn, &caller, &req.parent).await?;
         let milestones = rows::milestones_of(&mut conn, &project.id)
             .await?
@@ -261,6 +289,44 @@ impl MilestoneApi {
         Ok(pb::ListMilestonesResponse {
             milestones,
             next_page_token: String::new(),
+        })
+    }
+
+    /// `projects/-`: every milestone the caller may see, across projects — an expert's are
+    /// those whose acceptance panel they sit on.
+    async fn list_visible_milestones(
+        &self,
+        conn: &mut AnyConnection,
+        caller: &Caller,
+        req: &pb::ListMilestonesRequest,
+    ) -> Result<pb::ListMilestonesResponse, ApiError> {
+        let size = page_size(req.page_size, 20, 100)?;
+        let state = match pb::MilestoneState::try_from(req.state) {
+            Ok(pb::MilestoneState::Unspecified) => None,
+            Ok(s) => Some(
+                s.as_str_name()
+                    .trim_start_matches("MILESTONE_STATE_")
+                    .to_owned(),
+            ),
+            Err(_) => return Err(DomainError::invalid("state", "unknown milestone state").into()),
+        };
+        let filters = format!("parent=-;state={}", req.state);
+        let cursor = decode_token(&req.page_token, &filters)?;
+        let publisher = (caller.role == Role::Publisher).then_some(caller.organization_id.as_str());
+        let found = rows::visible_milestones(
+            conn,
+            caller.is_admin(),
+            &caller.user_id,
+            publisher,
+            state.as_deref(),
+            cursor.as_deref(),
+            size + 1,
+        )
+        .await?;
+        let (page, next_page_token) = finish_page(found, size, &filters, |m| m.id.clone());
+        Ok(pb::ListMilestonesResponse {
+            milestones: page.iter().map(milestone_to_proto).collect(),
+            next_page_token,
         })
     }
 

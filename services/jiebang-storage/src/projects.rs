@@ -158,6 +158,52 @@ pub async fn get_project(
     row.as_ref().map(project_from_row).transpose()
 }
 
+/// Milestones of every project the viewer may see (as `list_projects`), and those whose
+/// acceptance panel the viewer sits on; by id, after `after_id`, optionally in one state.
+#[allow(clippy::too_many_arguments)]
+pub async fn visible_milestones(
+    conn: &mut AnyConnection,
+    viewer_is_admin: bool,
+    viewer_user_id: &str,
+    viewer_publisher_org: Option<&str>,
+    state: Option<&str>,
+    after_id: Option<&str>,
+    limit: i64,
+) -> Result<Vec<MilestoneRow>, StoreError> {
+    let columns = MILESTONE_COLUMNS
+        .split(", ")
+        .map(|c| format!("ms.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "SELECT {columns} FROM milestones ms JOIN projects p ON p.id = ms.project_id \
+         WHERE ($1 IS NULL OR ms.state = $1) AND ($2 IS NULL OR ms.id > $2) \
+         AND ($3 = 1 \
+              OR EXISTS (SELECT 1 FROM application_members m WHERE m.application_id = p.application_id AND m.user_id = $4) \
+              OR EXISTS (SELECT 1 FROM acceptance_seats s WHERE s.milestone_id = ms.id AND s.user_id = $4) \
+              OR ($5 IS NOT NULL AND EXISTS (SELECT 1 FROM challenges c WHERE c.id = p.challenge_id AND c.publisher_id = $5))) \
+         ORDER BY ms.id LIMIT $6"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(state.map(str::to_owned))
+        .bind(after_id.map(str::to_owned))
+        .bind(i64::from(viewer_is_admin))
+        .bind(viewer_user_id)
+        .bind(viewer_publisher_org.map(str::to_owned))
+        .bind(limit)
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(milestone_from_row).collect()
+}
+
+/// Which projects to list.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ProjectFilter<'a> {
+    pub challenge_id: Option<&'a str>,
+    pub state: Option<&'a str>,
+    pub lead_organization_id: Option<&'a str>,
+}
+
 /// Projects the viewer may see, newest first: everything for the bureau; a publisher's
 /// challenges; the team's own.
 pub async fn list_projects(
@@ -165,25 +211,33 @@ pub async fn list_projects(
     viewer_is_admin: bool,
     viewer_user_id: &str,
     viewer_publisher_org: Option<&str>,
-    challenge_id: Option<&str>,
+    filter: ProjectFilter<'_>,
     before_id: Option<&str>,
     limit: i64,
 ) -> Result<Vec<ProjectRecord>, StoreError> {
+    let columns = PROJECT_COLUMNS
+        .split(", ")
+        .map(|c| format!("p.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     let sql = format!(
-        "SELECT {PROJECT_COLUMNS} FROM projects p \
+        "SELECT {columns} FROM projects p JOIN applications a ON a.id = p.application_id \
          WHERE ($1 IS NULL OR p.challenge_id = $1) AND ($2 IS NULL OR p.id < $2) \
+         AND ($7 IS NULL OR p.state = $7) AND ($8 IS NULL OR a.lead_organization_id = $8) \
          AND ($3 = 1 \
               OR EXISTS (SELECT 1 FROM application_members m WHERE m.application_id = p.application_id AND m.user_id = $4) \
               OR ($5 IS NOT NULL AND EXISTS (SELECT 1 FROM challenges c WHERE c.id = p.challenge_id AND c.publisher_id = $5))) \
          ORDER BY p.id DESC LIMIT $6"
     );
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(challenge_id.map(str::to_owned))
+        .bind(filter.challenge_id.map(str::to_owned))
         .bind(before_id.map(str::to_owned))
         .bind(i64::from(viewer_is_admin))
         .bind(viewer_user_id)
         .bind(viewer_publisher_org.map(str::to_owned))
         .bind(limit)
+        .bind(filter.state.map(str::to_owned))
+        .bind(filter.lead_organization_id.map(str::to_owned))
         .fetch_all(conn)
         .await?;
     rows.iter().map(project_from_row).collect()

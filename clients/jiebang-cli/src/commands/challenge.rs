@@ -84,7 +84,7 @@ pub enum ChallengeCommand {
     Show { name: String },
 }
 
-fn parse_time(text: &str, flag: &str) -> Result<prost_types::Timestamp> {
+pub(crate) fn parse_time(text: &str, flag: &str) -> Result<prost_types::Timestamp> {
     let t = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
         .with_context(|| {
             format!("{flag} must be an RFC 3339 time like 2026-12-31T17:00:00+08:00")

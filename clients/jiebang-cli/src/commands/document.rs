@@ -98,6 +98,86 @@ async fn hash_file(path: &Path, size: u64) -> Result<String> {
     Ok(hex::encode(hasher.finalize()))
 }
 
+/// Uploads one file with a progress bar, checked by SHA-256; used by `document upload` and by
+/// commands that attach evidence.
+pub async fn upload(
+    ctx: &Context,
+    client: &mut ApplicationServiceClient<crate::client::Authed>,
+    file: &Path,
+    purpose: &str,
+    media_type: Option<String>,
+) -> Result<pb::UploadDocumentResponse> {
+    let file = file.to_path_buf();
+    let media_type = match media_type {
+        Some(t) => t,
+        None => media_type_of(&file)
+            .with_context(|| {
+                format!(
+                    "cannot tell the type of {}; give it with --type",
+                    file.display()
+                )
+            })?
+            .to_owned(),
+    };
+    let purpose =
+        pb::DocumentPurpose::from_str_name(&format!("DOCUMENT_PURPOSE_{}", purpose.to_uppercase()))
+            .with_context(|| format!("`{purpose}` is not a document purpose"))?;
+    let size = tokio::fs::metadata(&file)
+        .await
+        .with_context(|| format!("cannot read {}", file.display()))?
+        .len();
+    if size == 0 {
+        bail!("{} is empty", file.display());
+    }
+    let sha256 = hash_file(&file, size).await?;
+    let file_name = file
+        .file_name()
+        .and_then(|n| n.to_str())
+        .context("the file name is not valid UTF-8")?
+        .to_owned();
+    let progress = bar(size, "uploading");
+    let metadata = pb::UploadDocumentRequest {
+        payload: Some(Payload::Metadata(pb::DocumentUploadMetadata {
+            file_name,
+            media_type,
+            declared_size_bytes: i64::try_from(size).unwrap_or(i64::MAX),
+            declared_sha256: sha256,
+            purpose: purpose as i32,
+        })),
+        request_id: request_id(),
+    };
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    let path = file.clone();
+    let reporter = progress.clone();
+    let reader = tokio::spawn(async move {
+        if tx.send(metadata).await.is_err() {
+            return Ok(());
+        }
+        let mut source = tokio::fs::File::open(&path).await?;
+        let mut buffer = vec![0u8; CHUNK];
+        loop {
+            let n = source.read(&mut buffer).await?;
+            if n == 0 {
+                return Ok::<(), std::io::Error>(());
+            }
+            let chunk = pb::UploadDocumentRequest {
+                payload: Some(Payload::Chunk(buffer[..n].to_vec())),
+                request_id: String::new(),
+            };
+            if tx.send(chunk).await.is_err() {
+                return Ok(());
+            }
+            reporter.inc(n as u64);
+        }
+    });
+    let result = client
+        .upload_document(tokio_stream::wrappers::ReceiverStream::new(rx))
+        .await;
+    progress.finish_and_clear();
+    reader.await??;
+    Ok(result.map_err(|s| ctx.fail(s))?.into_inner())
+}
+
 pub async fn run(ctx: &Context, command: DocumentCommand) -> Result<()> {
     let mut client = ApplicationServiceClient::new(ctx.connect().await?.authed());
     match command {
@@ -106,76 +186,7 @@ pub async fn run(ctx: &Context, command: DocumentCommand) -> Result<()> {
             purpose,
             media_type,
         } => {
-            let media_type = match media_type {
-                Some(t) => t,
-                None => media_type_of(&file)
-                    .with_context(|| {
-                        format!(
-                            "cannot tell the type of {}; give it with --type",
-                            file.display()
-                        )
-                    })?
-                    .to_owned(),
-            };
-            let purpose = pb::DocumentPurpose::from_str_name(&format!(
-                "DOCUMENT_PURPOSE_{}",
-                purpose.to_uppercase()
-            ))
-            .with_context(|| format!("`{purpose}` is not a document purpose"))?;
-            let size = tokio::fs::metadata(&file)
-                .await
-                .with_context(|| format!("cannot read {}", file.display()))?
-                .len();
-            if size == 0 {
-                bail!("{} is empty", file.display());
-            }
-            let sha256 = hash_file(&file, size).await?;
-            let file_name = file
-                .file_name()
-                .and_then(|n| n.to_str())
-                .context("the file name is not valid UTF-8")?
-                .to_owned();
-            let progress = bar(size, "uploading");
-            let metadata = pb::UploadDocumentRequest {
-                payload: Some(Payload::Metadata(pb::DocumentUploadMetadata {
-                    file_name,
-                    media_type,
-                    declared_size_bytes: i64::try_from(size).unwrap_or(i64::MAX),
-                    declared_sha256: sha256,
-                    purpose: purpose as i32,
-                })),
-                request_id: request_id(),
-            };
-            let (tx, rx) = tokio::sync::mpsc::channel(4);
-            let path = file.clone();
-            let reporter = progress.clone();
-            let reader = tokio::spawn(async move {
-                if tx.send(metadata).await.is_err() {
-                    return Ok(());
-                }
-                let mut source = tokio::fs::File::open(&path).await?;
-                let mut buffer = vec![0u8; CHUNK];
-                loop {
-                    let n = source.read(&mut buffer).await?;
-                    if n == 0 {
-                        return Ok::<(), std::io::Error>(());
-                    }
-                    let chunk = pb::UploadDocumentRequest {
-                        payload: Some(Payload::Chunk(buffer[..n].to_vec())),
-                        request_id: String::new(),
-                    };
-                    if tx.send(chunk).await.is_err() {
-                        return Ok(());
-                    }
-                    reporter.inc(n as u64);
-                }
-            });
-            let result = client
-                .upload_document(tokio_stream::wrappers::ReceiverStream::new(rx))
-                .await;
-            progress.finish_and_clear();
-            reader.await??;
-            let response = result.map_err(|s| ctx.fail(s))?.into_inner();
+            let response = upload(ctx, &mut client, &file, &purpose, media_type).await?;
             let document = response.document.context("the server sent no document")?;
             if ctx.output == crate::views::Output::Table {
                 eprintln!(

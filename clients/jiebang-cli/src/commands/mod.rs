@@ -7,6 +7,7 @@ pub mod challenge;
 pub mod document;
 pub mod events;
 pub mod identity;
+pub mod project;
 pub mod review;
 
 use crate::client::Connection;

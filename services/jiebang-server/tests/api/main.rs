@@ -10,6 +10,7 @@ mod challenge_access;
 mod challenge_lifecycle;
 mod challenge_listing;
 mod challenge_validation;
+mod cli_milestones;
 mod documents;
 mod events;
 mod idempotency;
