@@ -193,9 +193,10 @@ async fn sqlite_runs_in_wal_mode() {
     app.stop().await;
 }
 
-/// The parts of step 4 still being built answer UNIMPLEMENTED (after authentication).
+/// Every milestone RPC answers an empty request with INVALID_ARGUMENT naming the field, never
+/// UNIMPLEMENTED or INTERNAL: step 4 is served whole.
 #[tokio::test]
-async fn rpcs_of_later_increments_answer_unimplemented() {
+async fn every_milestone_rpc_refuses_an_empty_request_precisely() {
     use jiebang_proto::v1::milestone_service_client::MilestoneServiceClient;
     let app = TestApp::spawn(crate::support::Backend::Sqlite)
         .await
@@ -204,10 +205,113 @@ async fn rpcs_of_later_increments_answer_unimplemented() {
         app.channel().await,
         crate::support::Bearer::token(&app.admin_token),
     );
-    let status = client
-        .submit_milestone_report(pb::SubmitMilestoneReportRequest::default())
-        .await
-        .unwrap_err();
-    assert_eq!(status.code(), tonic::Code::Unimplemented);
+    let codes = vec![
+        (
+            "GetProject",
+            client
+                .get_project(pb::GetProjectRequest::default())
+                .await
+                .map(drop),
+        ),
+        (
+            "GetMilestone",
+            client
+                .get_milestone(pb::GetMilestoneRequest::default())
+                .await
+                .map(drop),
+        ),
+        (
+            "ListMilestones",
+            client
+                .list_milestones(pb::ListMilestonesRequest::default())
+                .await
+                .map(drop),
+        ),
+        (
+            "SubmitMilestoneReport",
+            client
+                .submit_milestone_report(pb::SubmitMilestoneReportRequest::default())
+                .await
+                .map(drop),
+        ),
+        (
+            "FormAcceptancePanel",
+            client
+                .form_acceptance_panel(pb::FormAcceptancePanelRequest::default())
+                .await
+                .map(drop),
+        ),
+        (
+            "CastAcceptanceVote",
+            client
+                .cast_acceptance_vote(pb::CastAcceptanceVoteRequest::default())
+                .await
+                .map(drop),
+        ),
+        (
+            "ListAcceptanceVotes",
+            client
+                .list_acceptance_votes(pb::ListAcceptanceVotesRequest::default())
+                .await
+                .map(drop),
+        ),
+        (
+            "DecideMilestone",
+            client
+                .decide_milestone(pb::DecideMilestoneRequest::default())
+                .await
+                .map(drop),
+        ),
+        (
+            "GrantExtension",
+            client
+                .grant_extension(pb::GrantExtensionRequest::default())
+                .await
+                .map(drop),
+        ),
+        (
+            "ListDisbursements",
+            client
+                .list_disbursements(pb::ListDisbursementsRequest::default())
+                .await
+                .map(drop),
+        ),
+        (
+            "ReleaseTranche",
+            client
+                .release_tranche(pb::ReleaseTrancheRequest::default())
+                .await
+                .map(drop),
+        ),
+        (
+            "RankHorseRace",
+            client
+                .rank_horse_race(pb::RankHorseRaceRequest::default())
+                .await
+                .map(drop),
+        ),
+        (
+            "SelectHorseRaceContinuers",
+            client
+                .select_horse_race_continuers(pb::SelectHorseRaceContinuersRequest::default())
+                .await
+                .map(drop),
+        ),
+        (
+            "RecordProjectFailure",
+            client
+                .record_project_failure(pb::RecordProjectFailureRequest::default())
+                .await
+                .map(drop),
+        ),
+    ];
+    let wrong: Vec<String> = codes
+        .into_iter()
+        .filter_map(|(rpc, result)| match result {
+            Err(status) if status.code() == tonic::Code::InvalidArgument => None,
+            other => Some(format!("{rpc}: {other:?}")),
+        })
+        .collect();
+    assert!(wrong.is_empty(), "{wrong:#?}");
     app.stop().await;
 }
