@@ -26,6 +26,8 @@ pub struct Settings {
     pub max_document_bytes: i64,
     /// Length of the public notice (公示) in working days.
     pub notice_working_days: u32,
+    /// The acceptance bands and time limits of milestones (DOMAIN.md defaults).
+    pub acceptance: jiebang_domain::milestone::decision::AcceptanceRules,
     /// Holidays and make-up working weekends of the notice calendar.
     pub calendar: jiebang_domain::review::notice::Calendar,
 }
@@ -38,6 +40,7 @@ impl Default for Settings {
             document_dir: std::path::PathBuf::from("documents"),
             max_document_bytes: 50 * 1024 * 1024,
             notice_working_days: 5,
+            acceptance: jiebang_domain::milestone::decision::AcceptanceRules::default(),
             calendar: jiebang_domain::review::notice::Calendar::default(),
         }
     }

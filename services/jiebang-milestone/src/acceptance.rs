@@ -5,7 +5,7 @@ use jiebang_domain::audience::Audience;
 use jiebang_domain::identity::Role;
 use jiebang_domain::ids::{Collection, new_id};
 use jiebang_domain::milestone::check::IndicatorCheck;
-use jiebang_domain::milestone::decision::{AcceptanceRules, Outcome, majority, permits, verdict};
+use jiebang_domain::milestone::decision::{Outcome, majority, permits, verdict};
 use jiebang_domain::review::affinity::affinity;
 use jiebang_domain::review::assignment::{Candidate, Demand, Instance, solve};
 use jiebang_domain::review::conflicts::{Parties, detect};
@@ -528,7 +528,7 @@ async fn decide_once(
     false_data: bool,
 ) -> Result<pb::DecideMilestoneResponse, ApiError> {
     let now = platform.now();
-    let rules = AcceptanceRules::default();
+    let rules = platform.settings.acceptance;
     let mut tx = platform.store.begin().await?;
     let (project, milestone) = milestone_in(&mut tx, &req.name).await?;
     if !req.etag.is_empty() && req.etag != milestone.version.to_string() {

@@ -285,8 +285,11 @@ async fn standings(tx: &mut Tx, challenge: &Challenge) -> Result<Vec<Standing>, 
     Ok(out)
 }
 
-fn entry_to_proto(rank: usize, s: &Standing) -> pb::HorseRaceEntry {
-    let rules = jiebang_domain::milestone::decision::AcceptanceRules::default();
+fn entry_to_proto(
+    rank: usize,
+    s: &Standing,
+    rules: jiebang_domain::milestone::decision::AcceptanceRules,
+) -> pb::HorseRaceEntry {
     let band = if s.runner.percent_met < Decimal::from(rules.fail_below_percent) {
         pb::AcceptanceBand::Fail
     } else if s.runner.percent_met < Decimal::from(rules.reexamine_below_percent) {
@@ -487,7 +490,7 @@ impl MilestoneApi {
             horse_race_entries: standings
                 .iter()
                 .enumerate()
-                .map(|(i, s)| entry_to_proto(i + 1, s))
+                .map(|(i, s)| entry_to_proto(i + 1, s, self.platform().settings.acceptance))
                 .collect(),
         })
     }

@@ -26,7 +26,11 @@ fn comparison_name(c: Comparison) -> &'static str {
     }
 }
 
-pub(crate) fn report_to_proto(r: &ReportRow, milestone_name: &str) -> pb::MilestoneReport {
+pub(crate) fn report_to_proto(
+    r: &ReportRow,
+    milestone_name: &str,
+    rules: AcceptanceRules,
+) -> pb::MilestoneReport {
     let lines = &r.content.checks;
     let met = lines.iter().filter(|c| c.met).count();
     let percent = if lines.is_empty() {
@@ -34,7 +38,6 @@ pub(crate) fn report_to_proto(r: &ReportRow, milestone_name: &str) -> pb::Milest
     } else {
         Decimal::from(met) * Decimal::ONE_HUNDRED / Decimal::from(lines.len())
     };
-    let rules = AcceptanceRules::default();
     let band = if percent < Decimal::from(rules.fail_below_percent) {
         pb::AcceptanceBand::Fail
     } else if percent < Decimal::from(rules.reexamine_below_percent) {
@@ -284,7 +287,11 @@ impl MilestoneApi {
                 updated.updated_at = now;
                 let milestone_name = format!("projects/{}/milestones/{}", project.id, milestone.id);
                 let response = pb::SubmitMilestoneReportResponse {
-                    milestone_report: Some(report_to_proto(&report, &milestone_name)),
+                    milestone_report: Some(report_to_proto(
+                        &report,
+                        &milestone_name,
+                        self.platform().settings.acceptance,
+                    )),
                     milestone: Some(milestone_to_proto(&updated)),
                 };
                 let mut audience: Vec<Audience> = application

@@ -364,7 +364,9 @@ impl MilestoneApi {
         let reports = rows::reports_of(&mut conn, &row.id).await?;
         view.reports = reports
             .iter()
-            .map(|r| crate::report::report_to_proto(r, &view.name))
+            .map(|r| {
+                crate::report::report_to_proto(r, &view.name, self.platform.settings.acceptance)
+            })
             .collect();
         let current_report = reports.last().map(|r| r.id.clone());
         let voted: Vec<String> = rows::votes(&mut conn, &row.id, false)

@@ -65,6 +65,16 @@ pub struct Config {
     pub max_document_bytes: i64,
     /// `JIEBANG_NOTICE_WORKING_DAYS`: length of the public notice (公示) in working days.
     pub notice_working_days: u32,
+    /// `JIEBANG_ACCEPTANCE_REEXAMINE_BELOW_PERCENT`: below this share of indicators met, a
+    /// milestone cannot be plainly accepted (DOMAIN.md: 90).
+    pub acceptance_reexamine_below_percent: u32,
+    /// `JIEBANG_ACCEPTANCE_FAIL_BELOW_PERCENT`: below this share, it fails (DOMAIN.md: 80).
+    pub acceptance_fail_below_percent: u32,
+    /// `JIEBANG_ACCEPTANCE_MAX_MONTHS_LATE`: months past due without a report before a
+    /// milestone may fail on lateness (DOMAIN.md: 6).
+    pub acceptance_max_months_late: u32,
+    /// `JIEBANG_ACCEPTANCE_REWORK_MONTHS`: the one rework is due within this many months (3).
+    pub acceptance_rework_months: u32,
     /// `JIEBANG_HOLIDAYS`: public holidays excluded from working days, `YYYY-MM-DD,…`.
     pub holidays: String,
     /// `JIEBANG_WORKING_WEEKENDS`: weekend days that are working days (调休), `YYYY-MM-DD,…`.
@@ -112,6 +122,10 @@ impl Default for Config {
             document_dir: None,
             max_document_bytes: 50 * 1024 * 1024,
             notice_working_days: 5,
+            acceptance_reexamine_below_percent: 90,
+            acceptance_fail_below_percent: 80,
+            acceptance_max_months_late: 6,
+            acceptance_rework_months: 3,
             holidays: String::new(),
             working_weekends: String::new(),
             sqlite_synchronous: SqliteSynchronous::Full,
@@ -168,6 +182,35 @@ impl Config {
         })
     }
 
+    /// The acceptance rules in effect, or which setting is out of range.
+    pub fn acceptance_rules(
+        &self,
+    ) -> Result<jiebang_domain::milestone::decision::AcceptanceRules, String> {
+        let (reexamine, fail) = (
+            self.acceptance_reexamine_below_percent,
+            self.acceptance_fail_below_percent,
+        );
+        if !(1..=100).contains(&reexamine) || fail > reexamine {
+            return Err(format!(
+                "JIEBANG_ACCEPTANCE_FAIL_BELOW_PERCENT ({fail}) must not exceed \
+                 JIEBANG_ACCEPTANCE_REEXAMINE_BELOW_PERCENT ({reexamine}), which must be 1–100"
+            ));
+        }
+        if !(1..=24).contains(&self.acceptance_max_months_late)
+            || !(1..=12).contains(&self.acceptance_rework_months)
+        {
+            return Err("JIEBANG_ACCEPTANCE_MAX_MONTHS_LATE must be 1–24 and \
+                 JIEBANG_ACCEPTANCE_REWORK_MONTHS 1–12"
+                .into());
+        }
+        Ok(jiebang_domain::milestone::decision::AcceptanceRules {
+            reexamine_below_percent: reexamine,
+            fail_below_percent: fail,
+            max_months_late: self.acceptance_max_months_late,
+            rework_months: self.acceptance_rework_months,
+        })
+    }
+
     /// The database URL in effect.
     pub fn database_url(&self) -> String {
         match &self.database_url {
@@ -192,6 +235,10 @@ variable names without the JIEBANG_ prefix, in lower case):
                                    [documents/ in the data directory]
   JIEBANG_MAX_DOCUMENT_BYTES       largest document accepted [52428800]
   JIEBANG_NOTICE_WORKING_DAYS      length of the public notice in working days [5]
+  JIEBANG_ACCEPTANCE_REEXAMINE_BELOW_PERCENT  no plain acceptance below this % of indicators met [90]
+  JIEBANG_ACCEPTANCE_FAIL_BELOW_PERCENT       a milestone fails below this % [80]
+  JIEBANG_ACCEPTANCE_MAX_MONTHS_LATE          months late without a report before failing [6]
+  JIEBANG_ACCEPTANCE_REWORK_MONTHS            the one rework is due within [3] months
   JIEBANG_HOLIDAYS                 holidays excluded from working days: 2026-10-01,...
   JIEBANG_WORKING_WEEKENDS         weekend days worked instead (调休): 2026-10-10,...
   JIEBANG_SQLITE_SYNCHRONOUS       full | normal: SQLite durability [full]
@@ -228,6 +275,28 @@ mod tests {
             assert_eq!(config.listen_addr.port(), 7000);
             assert_eq!(config.token_ttl, Duration::from_secs(7200));
             assert!(!format!("{config:?}").contains("s3cret"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail fixes the closure's error type.
+    fn acceptance_bands_are_configurable_and_checked() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("JIEBANG_ACCEPTANCE_REEXAMINE_BELOW_PERCENT", "95");
+            jail.set_env("JIEBANG_ACCEPTANCE_FAIL_BELOW_PERCENT", "70");
+            let rules = Config::load(None)
+                .map_err(|e| *e)?
+                .acceptance_rules()
+                .expect("valid");
+            assert_eq!(
+                (rules.reexamine_below_percent, rules.fail_below_percent),
+                (95, 70)
+            );
+            assert_eq!((rules.max_months_late, rules.rework_months), (6, 3));
+            jail.set_env("JIEBANG_ACCEPTANCE_FAIL_BELOW_PERCENT", "96");
+            let inverted = Config::load(None).map_err(|e| *e)?.acceptance_rules();
+            assert!(inverted.unwrap_err().contains("must not exceed"));
             Ok(())
         });
     }

@@ -109,6 +109,7 @@ pub async fn start(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Run
             document_dir: config.document_dir(),
             max_document_bytes: config.max_document_bytes,
             notice_working_days: config.notice_working_days,
+            acceptance: config.acceptance_rules().map_err(|e| anyhow::anyhow!(e))?,
             calendar: config.calendar().map_err(|e| anyhow::anyhow!(e))?,
         }),
         events_committed: Arc::new(Notify::new()),

@@ -926,3 +926,59 @@ on_both_backends!(
     an_appointed_team_gets_a_project_with_its_plan_fixed,
     a_tranche_is_released_exactly_once_under_fifty_concurrent_calls,
 );
+
+/// The lateness limit is a deployment rule: with `JIEBANG_ACCEPTANCE_MAX_MONTHS_LATE=1`, a
+/// milestone two months overdue already fails, where the default would wait for six.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lateness_limit_follows_the_configuration() {
+    let db = crate::support::Database::fresh(crate::support::Backend::Sqlite)
+        .await
+        .unwrap();
+    let mut config = crate::support::test_config(&db);
+    config.acceptance_max_months_late = 1;
+    let app = TestApp::spawn_with(db, jiebang_domain::ManualClock::now_real(), config).await;
+    let (_, project, team) = awarded(&app).await;
+    let mid = app
+        .milestones(Some(&team.lead))
+        .await
+        .list_milestones(pb::ListMilestonesRequest {
+            parent: project,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .milestones[0]
+        .name
+        .clone();
+    app.clock.advance(14 * 31 * DAY);
+    let admin = app.login("admin", crate::support::ADMIN_PASSWORD).await;
+    let mut failed = None;
+    for _ in 0..100 {
+        let attempt = app
+            .milestones(Some(&admin))
+            .await
+            .decide_milestone(pb::DecideMilestoneRequest {
+                name: mid.clone(),
+                outcome: pb::AcceptanceOutcome::Failed as i32,
+                reason: "逾期超过规定期限未提交验收材料。".into(),
+                failure_grounds: vec![pb::FailureGround::TooLate as i32],
+                ..Default::default()
+            })
+            .await;
+        match attempt {
+            Ok(r) => {
+                failed = r.into_inner().milestone;
+                break;
+            }
+            // Until the clock job has marked it OVERDUE.
+            Err(status) => assert_eq!(reason_of(&status), "MILESTONE_WRONG_STATE"),
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        failed.expect("failed on lateness").state,
+        pb::MilestoneState::Failed as i32
+    );
+    app.stop().await;
+}
