@@ -3,6 +3,7 @@
 
 mod applications;
 mod publication;
+mod python_client;
 mod replicas;
 mod review;
 mod server_process;
