@@ -5,6 +5,7 @@ mod applications;
 mod publication;
 mod python_client;
 mod replicas;
+mod restart;
 mod review;
 mod server_process;
 
