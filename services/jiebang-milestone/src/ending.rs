@@ -542,7 +542,8 @@ impl MilestoneApi {
                     .await?
                     .ok_or_else(|| DomainError::not_found(&req.challenge))?;
                 let standings = standings(&mut tx, &challenge).await?;
-                let continuing: Vec<&str> = req
+                // A project named twice continues once.
+                let continuing: std::collections::BTreeSet<&str> = req
                     .continuing_projects
                     .iter()
                     .map(|p| p.trim_start_matches("projects/"))
