@@ -179,8 +179,10 @@ async fn milestone_in(tx: &mut Tx, name: &str) -> Result<(ProjectRecord, Milesto
     Ok((p, m))
 }
 
+/// Commits a milestone-service change with its audit record on the project's chain and its
+/// event.
 #[allow(clippy::too_many_arguments)]
-async fn commit(
+pub(crate) async fn commit(
     platform: &Platform,
     tx: Tx,
     caller: &Caller,

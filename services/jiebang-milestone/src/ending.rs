@@ -1,6 +1,7 @@
 //! How projects bend and end: the one extension, the horse race's mid-term cut (赛马制), and
 //! failures recorded with failure tolerance (失败宽容) or, for misconduct, bars.
 
+use crate::acceptance::commit;
 use crate::service::{MilestoneApi, milestone_to_proto};
 use jiebang_domain::audience::Audience;
 use jiebang_domain::challenge::{Challenge, ChallengeState, Comparison};
@@ -9,10 +10,10 @@ use jiebang_domain::milestone::check::{Target, check, percent_met};
 use jiebang_domain::milestone::plan::add_months;
 use jiebang_domain::milestone::race::{Runner, rank};
 use jiebang_domain::{Caller, DomainError, Timestamp, Violations, decimal};
+use jiebang_grpc::ApiError;
 use jiebang_grpc::convert::{optional_time, to_proto_time};
 use jiebang_grpc::idempotency::{Idempotency, digest};
 use jiebang_grpc::platform::ChangeBuilder;
-use jiebang_grpc::{ApiError, Platform};
 use jiebang_proto::v1 as pb;
 use jiebang_storage::projects::{self as rows, MilestoneRow, ProjectRecord};
 use jiebang_storage::{StoreError, Tx, applications, challenges};
@@ -114,36 +115,6 @@ pub(crate) async fn settle_challenge(
     let next = challenge.review_step(challenge.state, to, now)?;
     challenges::update(tx, &next, challenge.version).await?;
     Ok(())
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn commit(
-    platform: &Platform,
-    tx: Tx,
-    caller: &Caller,
-    idem: &Idempotency,
-    action: &'static str,
-    event_type: pb::EventType,
-    resource: String,
-    project_id: &str,
-    state: &str,
-    audience: &[Audience],
-    response: &impl prost::Message,
-) -> Result<(), ApiError> {
-    let change = ChangeBuilder {
-        at: platform.now(),
-        actor: caller.actor(),
-        action,
-        event_type,
-        resource,
-        chain: Some(format!("projects/{project_id}")),
-        state: state.to_owned(),
-        summary: String::new(),
-        audience,
-        idempotency: idem,
-    }
-    .build(response);
-    platform.commit(tx, &change).await
 }
 
 /// The team of a project and the publisher's organisation hear about how it ends.
