@@ -489,17 +489,6 @@ impl ApplicationApi {
     }
 }
 
-macro_rules! unary {
-    ($self:ident, $request:ident, $method:ident, $wrap:expr) => {{
-        let caller = caller(&$request).map_err(ApiError::from)?;
-        let result = $self
-            .$method(caller, $request.into_inner())
-            .await
-            .map_err(Status::from)?;
-        Ok(Response::new($wrap(result)))
-    }};
-}
-
 type DownloadStream =
     Pin<Box<dyn Stream<Item = Result<pb::DownloadDocumentResponse, Status>> + Send>>;
 
@@ -512,7 +501,7 @@ impl ApplicationService for ApplicationApi {
         &self,
         request: Request<pb::CreateApplicationRequest>,
     ) -> Result<Response<pb::CreateApplicationResponse>, Status> {
-        unary!(self, request, create, |a| pb::CreateApplicationResponse {
+        jiebang_grpc::authed!(self, request, create, |a| pb::CreateApplicationResponse {
             application: Some(a)
         })
     }
@@ -534,7 +523,7 @@ impl ApplicationService for ApplicationApi {
         &self,
         request: Request<pb::ListApplicationsRequest>,
     ) -> Result<Response<pb::ListApplicationsResponse>, Status> {
-        unary!(self, request, list, |r| r)
+        jiebang_grpc::authed!(self, request, list, |r| r)
     }
 
     #[tracing::instrument(skip_all, fields(rpc = "UpdateApplication"))]
@@ -542,7 +531,7 @@ impl ApplicationService for ApplicationApi {
         &self,
         request: Request<pb::UpdateApplicationRequest>,
     ) -> Result<Response<pb::UpdateApplicationResponse>, Status> {
-        unary!(self, request, update, |a| pb::UpdateApplicationResponse {
+        jiebang_grpc::authed!(self, request, update, |a| pb::UpdateApplicationResponse {
             application: Some(a)
         })
     }
@@ -552,7 +541,7 @@ impl ApplicationService for ApplicationApi {
         &self,
         request: Request<pb::SubmitApplicationRequest>,
     ) -> Result<Response<pb::SubmitApplicationResponse>, Status> {
-        unary!(self, request, submit, |a| pb::SubmitApplicationResponse {
+        jiebang_grpc::authed!(self, request, submit, |a| pb::SubmitApplicationResponse {
             application: Some(a)
         })
     }

@@ -20,5 +20,23 @@ pub mod paging;
 pub mod platform;
 
 pub use auth::caller;
+
+/// The body of a unary RPC whose handler needs the authenticated caller: reads the caller (or
+/// answers UNAUTHENTICATED), runs `$self.$method(caller, message)`, maps its `ApiError` to a
+/// status in the one place that does so, and wraps the result with `$wrap`.
+#[macro_export]
+macro_rules! authed {
+    ($self:ident, $request:ident, $method:ident, $wrap:expr) => {{
+        let caller = $crate::caller(&$request).map_err($crate::ApiError::from)?;
+        let result = $self
+            .$method(caller, $request.into_inner())
+            .await
+            .map_err(::tonic::Status::from)?;
+        Ok(::tonic::Response::new($wrap(result)))
+    }};
+    ($self:ident, $request:ident, $method:ident) => {
+        $crate::authed!($self, $request, $method, |r| r)
+    };
+}
 pub use error::ApiError;
 pub use platform::{Platform, Settings};

@@ -513,18 +513,6 @@ impl IdentityApi {
     }
 }
 
-/// Runs a handler that needs an authenticated caller.
-macro_rules! authed {
-    ($self:ident, $request:ident, $method:ident) => {{
-        let caller = caller(&$request).map_err(ApiError::from)?;
-        $self
-            .$method(caller, $request.into_inner())
-            .await
-            .map(Response::new)
-            .map_err(Status::from)
-    }};
-}
-
 /// Runs a handler that needs only that the caller is signed in.
 macro_rules! signed_in {
     ($self:ident, $request:ident, $method:ident) => {{
@@ -567,7 +555,7 @@ impl IdentityService for IdentityApi {
         &self,
         request: Request<pb::ChangePasswordRequest>,
     ) -> Result<Response<pb::ChangePasswordResponse>, Status> {
-        authed!(self, request, change_password)
+        jiebang_grpc::authed!(self, request, change_password)
     }
 
     #[tracing::instrument(skip_all, fields(rpc = "CreateOrganization"))]
@@ -575,7 +563,7 @@ impl IdentityService for IdentityApi {
         &self,
         request: Request<pb::CreateOrganizationRequest>,
     ) -> Result<Response<pb::CreateOrganizationResponse>, Status> {
-        authed!(self, request, create_organization)
+        jiebang_grpc::authed!(self, request, create_organization)
     }
 
     #[tracing::instrument(skip_all, fields(rpc = "GetOrganization"))]
@@ -599,7 +587,7 @@ impl IdentityService for IdentityApi {
         &self,
         request: Request<pb::UpdateOrganizationRequest>,
     ) -> Result<Response<pb::UpdateOrganizationResponse>, Status> {
-        authed!(self, request, update_organization)
+        jiebang_grpc::authed!(self, request, update_organization)
     }
 
     #[tracing::instrument(skip_all, fields(rpc = "CreateUser"))]
@@ -607,7 +595,7 @@ impl IdentityService for IdentityApi {
         &self,
         request: Request<pb::CreateUserRequest>,
     ) -> Result<Response<pb::CreateUserResponse>, Status> {
-        authed!(self, request, create_user)
+        jiebang_grpc::authed!(self, request, create_user)
     }
 
     #[tracing::instrument(skip_all, fields(rpc = "GetUser"))]
@@ -615,7 +603,7 @@ impl IdentityService for IdentityApi {
         &self,
         request: Request<pb::GetUserRequest>,
     ) -> Result<Response<pb::GetUserResponse>, Status> {
-        authed!(self, request, get_user)
+        jiebang_grpc::authed!(self, request, get_user)
     }
 
     #[tracing::instrument(skip_all, fields(rpc = "ListUsers"))]
@@ -623,6 +611,6 @@ impl IdentityService for IdentityApi {
         &self,
         request: Request<pb::ListUsersRequest>,
     ) -> Result<Response<pb::ListUsersResponse>, Status> {
-        authed!(self, request, list_users)
+        jiebang_grpc::authed!(self, request, list_users)
     }
 }

@@ -4,12 +4,11 @@ use crate::service::{MilestoneApi, milestone_to_proto};
 use jiebang_domain::audience::Audience;
 use jiebang_domain::identity::Role;
 use jiebang_domain::ids::{Collection, new_id};
-use jiebang_domain::milestone::check::IndicatorCheck;
 use jiebang_domain::milestone::decision::{Outcome, majority, permits, verdict};
 use jiebang_domain::review::affinity::affinity;
 use jiebang_domain::review::assignment::{Candidate, Demand, Instance, solve};
 use jiebang_domain::review::conflicts::{Parties, detect};
-use jiebang_domain::{Caller, DomainError, Timestamp, decimal};
+use jiebang_domain::{Caller, DomainError, Timestamp};
 use jiebang_grpc::convert::{optional_time, to_proto_time};
 use jiebang_grpc::idempotency::{Idempotency, digest};
 use jiebang_grpc::platform::ChangeBuilder;
@@ -567,19 +566,7 @@ async fn decide_once(
                 )
                 .into());
             }
-            let checks: Vec<IndicatorCheck> = report
-                .content
-                .checks
-                .iter()
-                .map(|c| IndicatorCheck {
-                    indicator: c.indicator.clone(),
-                    target: decimal::parse_exact(&c.target).unwrap_or_default(),
-                    measured: decimal::parse_exact(&c.measured),
-                    met: c.met,
-                    mandatory: c.mandatory,
-                    relative_margin: Default::default(),
-                })
-                .collect();
+            let checks = crate::report::checks_of(&report);
             let v = verdict(&checks, rules, acceptance.rework_used, false_data);
             permits(&v, decided, acceptance.rework_used)
                 .map_err(|why| DomainError::precondition("DECISION_AGAINST_RULES", why))?;

@@ -2,14 +2,14 @@
 //! failures recorded with failure tolerance (失败宽容) or, for misconduct, bars.
 
 use crate::acceptance::commit;
-use crate::service::{MilestoneApi, milestone_to_proto};
+use crate::service::{MilestoneApi, milestone_to_proto, parse_project};
 use jiebang_domain::audience::Audience;
-use jiebang_domain::challenge::{Challenge, ChallengeState, Comparison};
+use jiebang_domain::challenge::{Challenge, ChallengeState};
 use jiebang_domain::ids::{Collection, parse_document_name};
-use jiebang_domain::milestone::check::{Target, check, percent_met};
+use jiebang_domain::milestone::check::percent_met;
 use jiebang_domain::milestone::plan::add_months;
 use jiebang_domain::milestone::race::{Runner, rank};
-use jiebang_domain::{Caller, DomainError, Timestamp, Violations, decimal};
+use jiebang_domain::{Caller, DomainError, Timestamp, Violations};
 use jiebang_grpc::ApiError;
 use jiebang_grpc::convert::{optional_time, to_proto_time};
 use jiebang_grpc::idempotency::{Idempotency, digest};
@@ -82,13 +82,6 @@ pub(crate) fn failure_to_proto(project_id: &str, json: Option<&str>) -> Option<p
         recorder: Collection::Users.name(&f.recorder_id),
         record_time: Some(to_proto_time(f.at)),
     })
-}
-
-fn parse_project(name: &str, field: &str) -> Result<String, DomainError> {
-    name.strip_prefix("projects/")
-        .filter(|id| !id.is_empty() && !id.contains('/'))
-        .map(str::to_owned)
-        .ok_or_else(|| DomainError::invalid(field, "must be projects/{project}"))
 }
 
 /// Once no project of the challenge is ACTIVE any more, the challenge ends: COMPLETED when at
@@ -190,24 +183,7 @@ async fn standings(tx: &mut Tx, challenge: &Challenge) -> Result<Vec<Standing>, 
         }
         let report = rows::reports_of(tx.conn(), &mid_term.id).await?.pop();
         let checks = report
-            .map(|r| {
-                let targets: Vec<Target> = r
-                    .content
-                    .checks
-                    .iter()
-                    .map(|c| Target {
-                        indicator: c.indicator.clone(),
-                        target: decimal::parse_exact(&c.target).unwrap_or_default(),
-                        comparison: match c.comparison.as_str() {
-                            "AT_MOST" => Comparison::AtMost,
-                            "EQUAL" => Comparison::Equal,
-                            _ => Comparison::AtLeast,
-                        },
-                        mandatory: c.mandatory,
-                    })
-                    .collect();
-                check(&targets, &r.content.measured)
-            })
+            .map(|r| crate::report::checks_of(&r))
             .unwrap_or_default();
         let mean_margin = if checks.is_empty() {
             Decimal::ZERO
@@ -261,13 +237,7 @@ fn entry_to_proto(
     s: &Standing,
     rules: jiebang_domain::milestone::decision::AcceptanceRules,
 ) -> pb::HorseRaceEntry {
-    let band = if s.runner.percent_met < Decimal::from(rules.fail_below_percent) {
-        pb::AcceptanceBand::Fail
-    } else if s.runner.percent_met < Decimal::from(rules.reexamine_below_percent) {
-        pb::AcceptanceBand::ReExamine
-    } else {
-        pb::AcceptanceBand::Pass
-    };
+    let band = crate::report::band_to_proto(rules.band(s.runner.percent_met));
     pb::HorseRaceEntry {
         rank: i32::try_from(rank).unwrap_or(i32::MAX),
         project: format!("projects/{}", s.project.id),

@@ -6,8 +6,8 @@ use jiebang_domain::audience::Audience;
 use jiebang_domain::caller::SYSTEM_ACTOR;
 use jiebang_domain::challenge::Comparison;
 use jiebang_domain::ids::{new_id, parse_document_name};
-use jiebang_domain::milestone::check::{Target, check};
-use jiebang_domain::milestone::decision::AcceptanceRules;
+use jiebang_domain::milestone::check::{IndicatorCheck, Target, check};
+use jiebang_domain::milestone::decision::{AcceptanceRules, Band};
 use jiebang_domain::{Caller, DomainError, Violations, decimal};
 use jiebang_grpc::convert::to_proto_time;
 use jiebang_grpc::idempotency::{Idempotency, digest};
@@ -26,6 +26,35 @@ fn comparison_name(c: Comparison) -> &'static str {
     }
 }
 
+/// The domain's checks of a stored report, recomputed from its targets and measured values
+/// (the same inputs give the same `met`, and the relative margins the horse race ranks on).
+pub(crate) fn checks_of(r: &ReportRow) -> Vec<IndicatorCheck> {
+    let targets: Vec<Target> = r
+        .content
+        .checks
+        .iter()
+        .map(|c| Target {
+            indicator: c.indicator.clone(),
+            target: decimal::parse_exact(&c.target).unwrap_or_default(),
+            comparison: [Comparison::AtLeast, Comparison::AtMost, Comparison::Equal]
+                .into_iter()
+                .find(|k| comparison_name(*k) == c.comparison)
+                .unwrap_or(Comparison::AtLeast),
+            mandatory: c.mandatory,
+        })
+        .collect();
+    check(&targets, &r.content.measured)
+}
+
+/// The wire form of an acceptance band.
+pub(crate) fn band_to_proto(band: Band) -> pb::AcceptanceBand {
+    match band {
+        Band::Pass => pb::AcceptanceBand::Pass,
+        Band::ReExamine => pb::AcceptanceBand::ReExamine,
+        Band::Fail => pb::AcceptanceBand::Fail,
+    }
+}
+
 pub(crate) fn report_to_proto(
     r: &ReportRow,
     milestone_name: &str,
@@ -38,13 +67,7 @@ pub(crate) fn report_to_proto(
     } else {
         Decimal::from(met) * Decimal::ONE_HUNDRED / Decimal::from(lines.len())
     };
-    let band = if percent < Decimal::from(rules.fail_below_percent) {
-        pb::AcceptanceBand::Fail
-    } else if percent < Decimal::from(rules.reexamine_below_percent) {
-        pb::AcceptanceBand::ReExamine
-    } else {
-        pb::AcceptanceBand::Pass
-    };
+    let band = band_to_proto(rules.band(percent));
     pb::MilestoneReport {
         name: format!("{milestone_name}/reports/{}", r.id),
         measured_values: r

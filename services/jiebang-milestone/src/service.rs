@@ -9,7 +9,7 @@ use jiebang_grpc::convert::to_proto_time;
 use jiebang_grpc::idempotency::{Idempotency, digest};
 use jiebang_grpc::paging::{decode_token, finish_page, page_size};
 use jiebang_grpc::platform::ChangeBuilder;
-use jiebang_grpc::{ApiError, Platform, caller};
+use jiebang_grpc::{ApiError, Platform};
 use jiebang_proto::v1 as pb;
 use jiebang_proto::v1::milestone_service_server::MilestoneService;
 use jiebang_storage::projects::{self as rows, DisbursementRow, MilestoneRow, ProjectRecord};
@@ -31,7 +31,7 @@ impl MilestoneApi {
     }
 }
 
-fn parse_project(name: &str, field: &str) -> Result<String, DomainError> {
+pub(crate) fn parse_project(name: &str, field: &str) -> Result<String, DomainError> {
     name.strip_prefix("projects/")
         .filter(|id| {
             !id.is_empty()
@@ -522,24 +522,13 @@ impl MilestoneApi {
     }
 }
 
-macro_rules! authed {
-    ($self:ident, $request:ident, $method:ident, $wrap:expr) => {{
-        let caller = caller(&$request).map_err(ApiError::from)?;
-        let result = $self
-            .$method(caller, $request.into_inner())
-            .await
-            .map_err(Status::from)?;
-        Ok(Response::new($wrap(result)))
-    }};
-}
-
 #[tonic::async_trait]
 impl MilestoneService for MilestoneApi {
     async fn get_project(
         &self,
         request: Request<pb::GetProjectRequest>,
     ) -> Result<Response<pb::GetProjectResponse>, Status> {
-        authed!(self, request, get_project, |p| pb::GetProjectResponse {
+        jiebang_grpc::authed!(self, request, get_project, |p| pb::GetProjectResponse {
             project: Some(p)
         })
     }
@@ -548,14 +537,14 @@ impl MilestoneService for MilestoneApi {
         &self,
         request: Request<pb::ListProjectsRequest>,
     ) -> Result<Response<pb::ListProjectsResponse>, Status> {
-        authed!(self, request, list_projects, |r| r)
+        jiebang_grpc::authed!(self, request, list_projects, |r| r)
     }
 
     async fn get_milestone(
         &self,
         request: Request<pb::GetMilestoneRequest>,
     ) -> Result<Response<pb::GetMilestoneResponse>, Status> {
-        authed!(self, request, get_milestone, |m| pb::GetMilestoneResponse {
+        jiebang_grpc::authed!(self, request, get_milestone, |m| pb::GetMilestoneResponse {
             milestone: Some(m)
         })
     }
@@ -564,21 +553,21 @@ impl MilestoneService for MilestoneApi {
         &self,
         request: Request<pb::ListMilestonesRequest>,
     ) -> Result<Response<pb::ListMilestonesResponse>, Status> {
-        authed!(self, request, list_milestones, |r| r)
+        jiebang_grpc::authed!(self, request, list_milestones, |r| r)
     }
 
     async fn submit_milestone_report(
         &self,
         request: Request<pb::SubmitMilestoneReportRequest>,
     ) -> Result<Response<pb::SubmitMilestoneReportResponse>, Status> {
-        authed!(self, request, submit_report, |r| r)
+        jiebang_grpc::authed!(self, request, submit_report, |r| r)
     }
 
     async fn form_acceptance_panel(
         &self,
         request: Request<pb::FormAcceptancePanelRequest>,
     ) -> Result<Response<pb::FormAcceptancePanelResponse>, Status> {
-        authed!(self, request, form_panel, |m| {
+        jiebang_grpc::authed!(self, request, form_panel, |m| {
             pb::FormAcceptancePanelResponse { milestone: Some(m) }
         })
     }
@@ -587,7 +576,7 @@ impl MilestoneService for MilestoneApi {
         &self,
         request: Request<pb::CastAcceptanceVoteRequest>,
     ) -> Result<Response<pb::CastAcceptanceVoteResponse>, Status> {
-        authed!(self, request, cast_vote, |v| {
+        jiebang_grpc::authed!(self, request, cast_vote, |v| {
             pb::CastAcceptanceVoteResponse {
                 acceptance_vote: Some(v),
             }
@@ -598,55 +587,55 @@ impl MilestoneService for MilestoneApi {
         &self,
         request: Request<pb::ListAcceptanceVotesRequest>,
     ) -> Result<Response<pb::ListAcceptanceVotesResponse>, Status> {
-        authed!(self, request, list_votes, |r| r)
+        jiebang_grpc::authed!(self, request, list_votes, |r| r)
     }
 
     async fn decide_milestone(
         &self,
         request: Request<pb::DecideMilestoneRequest>,
     ) -> Result<Response<pb::DecideMilestoneResponse>, Status> {
-        authed!(self, request, decide, |r| r)
+        jiebang_grpc::authed!(self, request, decide, |r| r)
     }
 
     async fn grant_extension(
         &self,
         request: Request<pb::GrantExtensionRequest>,
     ) -> Result<Response<pb::GrantExtensionResponse>, Status> {
-        authed!(self, request, grant_extension, |r| r)
+        jiebang_grpc::authed!(self, request, grant_extension, |r| r)
     }
 
     async fn list_disbursements(
         &self,
         request: Request<pb::ListDisbursementsRequest>,
     ) -> Result<Response<pb::ListDisbursementsResponse>, Status> {
-        authed!(self, request, list_disbursements, |r| r)
+        jiebang_grpc::authed!(self, request, list_disbursements, |r| r)
     }
 
     async fn release_tranche(
         &self,
         request: Request<pb::ReleaseTrancheRequest>,
     ) -> Result<Response<pb::ReleaseTrancheResponse>, Status> {
-        authed!(self, request, release, |r| r)
+        jiebang_grpc::authed!(self, request, release, |r| r)
     }
 
     async fn rank_horse_race(
         &self,
         request: Request<pb::RankHorseRaceRequest>,
     ) -> Result<Response<pb::RankHorseRaceResponse>, Status> {
-        authed!(self, request, rank_horse_race, |r| r)
+        jiebang_grpc::authed!(self, request, rank_horse_race, |r| r)
     }
 
     async fn select_horse_race_continuers(
         &self,
         request: Request<pb::SelectHorseRaceContinuersRequest>,
     ) -> Result<Response<pb::SelectHorseRaceContinuersResponse>, Status> {
-        authed!(self, request, select_continuers, |r| r)
+        jiebang_grpc::authed!(self, request, select_continuers, |r| r)
     }
 
     async fn record_project_failure(
         &self,
         request: Request<pb::RecordProjectFailureRequest>,
     ) -> Result<Response<pb::RecordProjectFailureResponse>, Status> {
-        authed!(self, request, record_failure, |r| r)
+        jiebang_grpc::authed!(self, request, record_failure, |r| r)
     }
 }

@@ -19,18 +19,6 @@ impl ReviewApi {
     }
 }
 
-/// Runs a handler that needs an authenticated caller and wraps its result.
-macro_rules! authed {
-    ($self:ident, $request:ident, $method:ident, $wrap:expr) => {{
-        let caller = caller(&$request).map_err(ApiError::from)?;
-        let result = $self
-            .$method(caller, $request.into_inner())
-            .await
-            .map_err(Status::from)?;
-        Ok(Response::new($wrap(result)))
-    }};
-}
-
 #[tonic::async_trait]
 impl ReviewService for ReviewApi {
     #[tracing::instrument(skip_all, fields(rpc = "CreateExpert"))]
@@ -38,7 +26,7 @@ impl ReviewService for ReviewApi {
         &self,
         request: Request<pb::CreateExpertRequest>,
     ) -> Result<Response<pb::CreateExpertResponse>, Status> {
-        authed!(self, request, create_expert, |e| pb::CreateExpertResponse {
+        jiebang_grpc::authed!(self, request, create_expert, |e| pb::CreateExpertResponse {
             expert: Some(e)
         })
     }
@@ -48,7 +36,7 @@ impl ReviewService for ReviewApi {
         &self,
         request: Request<pb::GetExpertRequest>,
     ) -> Result<Response<pb::GetExpertResponse>, Status> {
-        authed!(self, request, get_expert, |e| pb::GetExpertResponse {
+        jiebang_grpc::authed!(self, request, get_expert, |e| pb::GetExpertResponse {
             expert: Some(e)
         })
     }
@@ -58,7 +46,7 @@ impl ReviewService for ReviewApi {
         &self,
         request: Request<pb::ListExpertsRequest>,
     ) -> Result<Response<pb::ListExpertsResponse>, Status> {
-        authed!(self, request, list_experts, |r| r)
+        jiebang_grpc::authed!(self, request, list_experts, |r| r)
     }
 
     #[tracing::instrument(skip_all, fields(rpc = "UpdateExpert"))]
@@ -66,7 +54,7 @@ impl ReviewService for ReviewApi {
         &self,
         request: Request<pb::UpdateExpertRequest>,
     ) -> Result<Response<pb::UpdateExpertResponse>, Status> {
-        authed!(self, request, update_expert, |e| pb::UpdateExpertResponse {
+        jiebang_grpc::authed!(self, request, update_expert, |e| pb::UpdateExpertResponse {
             expert: Some(e)
         })
     }
@@ -76,7 +64,7 @@ impl ReviewService for ReviewApi {
         &self,
         request: Request<pb::DeclareConflictRequest>,
     ) -> Result<Response<pb::DeclareConflictResponse>, Status> {
-        authed!(self, request, declare_conflict, |r| r)
+        jiebang_grpc::authed!(self, request, declare_conflict, |r| r)
     }
 
     #[tracing::instrument(skip_all, fields(rpc = "ListConflicts"))]
@@ -84,7 +72,7 @@ impl ReviewService for ReviewApi {
         &self,
         request: Request<pb::ListConflictsRequest>,
     ) -> Result<Response<pb::ListConflictsResponse>, Status> {
-        authed!(self, request, list_conflicts, |r| r)
+        jiebang_grpc::authed!(self, request, list_conflicts, |r| r)
     }
 
     #[tracing::instrument(skip_all, fields(rpc = "SetAssignmentConstraint"))]
@@ -92,7 +80,7 @@ impl ReviewService for ReviewApi {
         &self,
         request: Request<pb::SetAssignmentConstraintRequest>,
     ) -> Result<Response<pb::SetAssignmentConstraintResponse>, Status> {
-        authed!(self, request, set_constraint, |c| {
+        jiebang_grpc::authed!(self, request, set_constraint, |c| {
             pb::SetAssignmentConstraintResponse {
                 assignment_constraint: Some(c),
             }
@@ -104,7 +92,7 @@ impl ReviewService for ReviewApi {
         &self,
         request: Request<pb::SolveAssignmentsRequest>,
     ) -> Result<Response<pb::SolveAssignmentsResponse>, Status> {
-        authed!(self, request, solve, |r| r)
+        jiebang_grpc::authed!(self, request, solve, |r| r)
     }
 
     #[tracing::instrument(skip_all, fields(rpc = "GetReviewPanel"))]
@@ -136,7 +124,7 @@ impl ReviewService for ReviewApi {
         &self,
         request: Request<pb::SetPanelChairRequest>,
     ) -> Result<Response<pb::SetPanelChairResponse>, Status> {
-        authed!(self, request, set_chair, |p| pb::SetPanelChairResponse {
+        jiebang_grpc::authed!(self, request, set_chair, |p| pb::SetPanelChairResponse {
             review_panel: Some(p)
         })
     }
@@ -146,7 +134,7 @@ impl ReviewService for ReviewApi {
         &self,
         request: Request<pb::ListAssignmentsRequest>,
     ) -> Result<Response<pb::ListAssignmentsResponse>, Status> {
-        authed!(self, request, list_assignments, |r| r)
+        jiebang_grpc::authed!(self, request, list_assignments, |r| r)
     }
 
     #[tracing::instrument(skip_all, fields(rpc = "OpenAssignment"))]
@@ -154,7 +142,7 @@ impl ReviewService for ReviewApi {
         &self,
         request: Request<pb::OpenAssignmentRequest>,
     ) -> Result<Response<pb::OpenAssignmentResponse>, Status> {
-        authed!(self, request, open_assignment, |r| r)
+        jiebang_grpc::authed!(self, request, open_assignment, |r| r)
     }
 
     #[tracing::instrument(skip_all, fields(rpc = "SaveScoreSheet"))]
@@ -162,7 +150,7 @@ impl ReviewService for ReviewApi {
         &self,
         request: Request<pb::SaveScoreSheetRequest>,
     ) -> Result<Response<pb::SaveScoreSheetResponse>, Status> {
-        authed!(self, request, save_sheet, |s| pb::SaveScoreSheetResponse {
+        jiebang_grpc::authed!(self, request, save_sheet, |s| pb::SaveScoreSheetResponse {
             score_sheet: Some(s)
         })
     }
@@ -172,7 +160,7 @@ impl ReviewService for ReviewApi {
         &self,
         request: Request<pb::SubmitScoreSheetRequest>,
     ) -> Result<Response<pb::SubmitScoreSheetResponse>, Status> {
-        authed!(self, request, submit_sheet, |s| {
+        jiebang_grpc::authed!(self, request, submit_sheet, |s| {
             pb::SubmitScoreSheetResponse {
                 score_sheet: Some(s),
             }
@@ -184,7 +172,7 @@ impl ReviewService for ReviewApi {
         &self,
         request: Request<pb::RequestRescoringRequest>,
     ) -> Result<Response<pb::RequestRescoringResponse>, Status> {
-        authed!(self, request, request_rescoring, |r| r)
+        jiebang_grpc::authed!(self, request, request_rescoring, |r| r)
     }
 
     #[tracing::instrument(skip_all, fields(rpc = "GetApplicationResult"))]
@@ -192,7 +180,7 @@ impl ReviewService for ReviewApi {
         &self,
         request: Request<pb::GetApplicationResultRequest>,
     ) -> Result<Response<pb::GetApplicationResultResponse>, Status> {
-        authed!(self, request, application_result, |r| {
+        jiebang_grpc::authed!(self, request, application_result, |r| {
             pb::GetApplicationResultResponse {
                 application_result: Some(r),
             }
@@ -204,7 +192,7 @@ impl ReviewService for ReviewApi {
         &self,
         request: Request<pb::ListRankingRequest>,
     ) -> Result<Response<pb::ListRankingResponse>, Status> {
-        authed!(self, request, list_ranking, |r| r)
+        jiebang_grpc::authed!(self, request, list_ranking, |r| r)
     }
 
     #[tracing::instrument(skip_all, fields(rpc = "RecordDispersionResolution"))]
@@ -212,7 +200,7 @@ impl ReviewService for ReviewApi {
         &self,
         request: Request<pb::RecordDispersionResolutionRequest>,
     ) -> Result<Response<pb::RecordDispersionResolutionResponse>, Status> {
-        authed!(self, request, resolve_dispersion, |e| {
+        jiebang_grpc::authed!(self, request, resolve_dispersion, |e| {
             pb::RecordDispersionResolutionResponse {
                 ranking_entry: Some(e),
             }
@@ -224,7 +212,7 @@ impl ReviewService for ReviewApi {
         &self,
         request: Request<pb::ProposeWinnersRequest>,
     ) -> Result<Response<pb::ProposeWinnersResponse>, Status> {
-        authed!(self, request, propose_winners, |n| {
+        jiebang_grpc::authed!(self, request, propose_winners, |n| {
             pb::ProposeWinnersResponse {
                 public_notice: Some(n),
             }
@@ -236,7 +224,7 @@ impl ReviewService for ReviewApi {
         &self,
         request: Request<pb::GetPublicNoticeRequest>,
     ) -> Result<Response<pb::GetPublicNoticeResponse>, Status> {
-        authed!(self, request, public_notice, |n| {
+        jiebang_grpc::authed!(self, request, public_notice, |n| {
             pb::GetPublicNoticeResponse {
                 public_notice: Some(n),
             }
@@ -248,7 +236,7 @@ impl ReviewService for ReviewApi {
         &self,
         request: Request<pb::FileObjectionRequest>,
     ) -> Result<Response<pb::FileObjectionResponse>, Status> {
-        authed!(self, request, file_objection, |o| {
+        jiebang_grpc::authed!(self, request, file_objection, |o| {
             pb::FileObjectionResponse { objection: Some(o) }
         })
     }
@@ -258,7 +246,7 @@ impl ReviewService for ReviewApi {
         &self,
         request: Request<pb::ListObjectionsRequest>,
     ) -> Result<Response<pb::ListObjectionsResponse>, Status> {
-        authed!(self, request, list_objections, |r| r)
+        jiebang_grpc::authed!(self, request, list_objections, |r| r)
     }
 
     #[tracing::instrument(skip_all, fields(rpc = "RuleOnObjection"))]
@@ -266,7 +254,7 @@ impl ReviewService for ReviewApi {
         &self,
         request: Request<pb::RuleOnObjectionRequest>,
     ) -> Result<Response<pb::RuleOnObjectionResponse>, Status> {
-        authed!(self, request, rule_on_objection, |r| r)
+        jiebang_grpc::authed!(self, request, rule_on_objection, |r| r)
     }
 
     #[tracing::instrument(skip_all, fields(rpc = "AppointWinners"))]
@@ -274,6 +262,6 @@ impl ReviewService for ReviewApi {
         &self,
         request: Request<pb::AppointWinnersRequest>,
     ) -> Result<Response<pb::AppointWinnersResponse>, Status> {
-        authed!(self, request, appoint_winners, |r| r)
+        jiebang_grpc::authed!(self, request, appoint_winners, |r| r)
     }
 }

@@ -38,6 +38,27 @@ impl Default for AcceptanceRules {
     }
 }
 
+/// Where a share of indicators met falls among the rules' bands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Band {
+    Pass,
+    ReExamine,
+    Fail,
+}
+
+impl AcceptanceRules {
+    /// The band of `percent` (of indicators met) under these rules.
+    pub fn band(&self, percent: Decimal) -> Band {
+        if percent < Decimal::from(self.fail_below_percent) {
+            Band::Fail
+        } else if percent < Decimal::from(self.reexamine_below_percent) {
+            Band::ReExamine
+        } else {
+            Band::Pass
+        }
+    }
+}
+
 /// Why the rules force or forbid an outcome.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verdict {
@@ -75,7 +96,8 @@ pub fn verdict(
             missed_mandatory.join(", ")
         ));
     }
-    if percent < Decimal::from(rules.fail_below_percent) {
+    let band = rules.band(percent);
+    if band == Band::Fail {
         reasons.push(format!(
             "{percent}% of the indicators met, below the fail band of {}%",
             rules.fail_below_percent
@@ -94,7 +116,7 @@ pub fn verdict(
             }
         };
     }
-    if percent < Decimal::from(rules.reexamine_below_percent) {
+    if band == Band::ReExamine {
         reasons.push(format!(
             "{percent}% of the indicators met, below the re-examination band of {}%",
             rules.reexamine_below_percent
