@@ -2,6 +2,7 @@
 //! and a publisher would use them, on SQLite and on PostgreSQL.
 
 mod applications;
+mod demo;
 mod publication;
 mod python_client;
 mod replicas;

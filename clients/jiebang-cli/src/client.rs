@@ -17,6 +17,16 @@ use tonic::{Request, Status};
 #[derive(Clone)]
 pub struct Bearer(Option<MetadataValue<tonic::metadata::Ascii>>);
 
+impl Bearer {
+    /// Sends `token` with every call.
+    pub fn token(token: &str) -> Result<Self> {
+        let value = format!("Bearer {token}")
+            .parse()
+            .context("the server returned a malformed token")?;
+        Ok(Self(Some(value)))
+    }
+}
+
 impl Interceptor for Bearer {
     fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
         if let Some(value) = &self.0 {

@@ -8,6 +8,7 @@ mod application_file;
 mod challenge_file;
 mod client;
 mod commands;
+mod demo;
 mod errors;
 mod sheet_file;
 mod views;
@@ -40,6 +41,8 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Play a complete round of 揭榜挂帅 against a demo server (JIEBANG_DEMO_CLOCK=true).
+    Demo(demo::DemoArgs),
     /// Log in and keep the access token for this server.
     Login(commands::auth::LoginArgs),
     /// Forget the access token for this server.
@@ -104,6 +107,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         output: cli.output,
     };
     match cli.command {
+        Command::Demo(args) => demo::run(&ctx.server, args).await,
         Command::Login(args) => commands::auth::login(&ctx, args).await,
         Command::Logout => commands::auth::logout(&ctx),
         Command::Whoami => commands::auth::whoami(&ctx).await,

@@ -33,4 +33,4 @@ pub mod time;
 
 pub use caller::Caller;
 pub use error::{DomainError, FieldViolation, Violations};
-pub use time::{Clock, ManualClock, SystemClock, Timestamp};
+pub use time::{Clock, DemoClock, ManualClock, SystemClock, Timestamp};

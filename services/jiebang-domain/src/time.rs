@@ -54,6 +54,13 @@ impl Timestamp {
 /// Where "now" comes from.
 pub trait Clock: Send + Sync + 'static {
     fn now(&self) -> Timestamp;
+
+    /// Moves the clock forward and returns the new time, for clocks that can be moved (the
+    /// tests' manual clock, the demo clock). The wall clock cannot: `None`.
+    fn advance(&self, by: Duration) -> Option<Timestamp> {
+        let _ = by;
+        None
+    }
 }
 
 /// The operating system's clock.
@@ -102,6 +109,42 @@ impl Clock for ManualClock {
     fn now(&self) -> Timestamp {
         ManualClock::now(self)
     }
+
+    fn advance(&self, by: Duration) -> Option<Timestamp> {
+        ManualClock::advance(self, by);
+        Some(ManualClock::now(self))
+    }
+}
+
+/// The wall clock plus an offset that only grows: a demo server's clock. Time runs as usual
+/// between moves, so timeouts and token lifetimes behave, and the bureau can jump over an
+/// application window or months of milestones. Per process: replicas would disagree, so a
+/// demo runs one server.
+#[derive(Debug, Clone, Default)]
+pub struct DemoClock {
+    offset_micros: Arc<AtomicI64>,
+}
+
+impl DemoClock {
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl Clock for DemoClock {
+    fn now(&self) -> Timestamp {
+        let wall = SystemClock.now();
+        Timestamp(
+            wall.0
+                .saturating_add(self.offset_micros.load(Ordering::SeqCst)),
+        )
+    }
+
+    fn advance(&self, by: Duration) -> Option<Timestamp> {
+        let micros = i64::try_from(by.as_micros()).unwrap_or(i64::MAX);
+        self.offset_micros.fetch_add(micros, Ordering::SeqCst);
+        Some(self.now())
+    }
 }
 
 #[cfg(test)]
@@ -124,5 +167,15 @@ mod tests {
         assert_eq!(clock.now(), Timestamp(1_000));
         clock.advance(Duration::from_millis(2));
         assert_eq!(clock.now(), Timestamp(3_000));
+    }
+
+    #[test]
+    fn the_demo_clock_runs_with_the_wall_clock_and_jumps_forward() {
+        let clock = DemoClock::new();
+        let before = SystemClock.now();
+        let moved = Clock::advance(&clock, Duration::from_secs(30 * 86_400)).expect("movable");
+        assert!(moved.since(before) >= Duration::from_secs(30 * 86_400));
+        assert!(clock.now() >= moved);
+        assert_eq!(Clock::advance(&SystemClock, Duration::from_secs(1)), None);
     }
 }

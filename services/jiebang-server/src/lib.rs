@@ -5,7 +5,9 @@
 //! - [`telemetry`]: logs, OTLP traces, W3C trace context.
 //! - [`server`]: building the services, serving, graceful shutdown with a drain timeout.
 //! - [`jobs`]: the clock's own work (closing challenges at their deadline).
+//! - [`clock`]: `ClockService`, reading the clock and moving a demo clock forward.
 
+pub mod clock;
 pub mod config;
 pub mod jobs;
 pub mod server;

@@ -1,7 +1,7 @@
 //! `jiebang-server`: serves the platform until SIGTERM or ctrl-c, then drains.
 
 use clap::Parser;
-use jiebang_domain::SystemClock;
+use jiebang_domain::{Clock, DemoClock, SystemClock};
 use jiebang_identity::bootstrap::Bootstrap;
 use jiebang_server::{Config, config::ENVIRONMENT_HELP};
 use std::path::PathBuf;
@@ -21,7 +21,16 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let config = Config::load(args.config.as_deref())?;
     let _telemetry = jiebang_server::telemetry::init(&config)?;
-    let server = jiebang_server::start(&config, Arc::new(SystemClock)).await?;
+    let clock: Arc<dyn Clock> = if config.demo_clock {
+        tracing::warn!(
+            "JIEBANG_DEMO_CLOCK is on: the bureau can move this server's clock forward; \
+             never run production like this"
+        );
+        Arc::new(DemoClock::new())
+    } else {
+        Arc::new(SystemClock)
+    };
+    let server = jiebang_server::start(&config, clock).await?;
     match &server.bootstrap {
         Bootstrap::CreatedWithGeneratedPassword(password) => {
             // Printed once, to the terminal only: never through the log pipeline.

@@ -1,6 +1,7 @@
 //! Building the services and serving them, with a graceful shutdown that tonic alone does not
 //! give: stop accepting, let in-flight calls finish within the drain timeout, then close.
 
+use crate::clock::ClockApi;
 use crate::config::{Config, SqliteSynchronous};
 use jiebang_application::ApplicationApi;
 use jiebang_audit::AuditApi;
@@ -16,6 +17,7 @@ use jiebang_milestone::MilestoneApi;
 use jiebang_proto::v1::application_service_server::ApplicationServiceServer;
 use jiebang_proto::v1::audit_service_server::AuditServiceServer;
 use jiebang_proto::v1::challenge_service_server::ChallengeServiceServer;
+use jiebang_proto::v1::clock_service_server::ClockServiceServer;
 use jiebang_proto::v1::event_service_server::EventServiceServer;
 use jiebang_proto::v1::identity_service_server::IdentityServiceServer;
 use jiebang_proto::v1::milestone_service_server::MilestoneServiceServer;
@@ -139,6 +141,7 @@ pub async fn start(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Run
         .await;
     health.set_serving::<AuditServiceServer<AuditApi>>().await;
     health.set_serving::<EventServiceServer<EventsApi>>().await;
+    health.set_serving::<ClockServiceServer<ClockApi>>().await;
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(jiebang_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -187,6 +190,7 @@ pub async fn start(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Run
                 .max_decoding_message_size(limit)
                 .max_encoding_message_size(limit),
         )
+        .add_service(ClockServiceServer::new(ClockApi::new(platform.clone())))
         .add_service(
             EventServiceServer::new(EventsApi::new(platform.clone(), shutdown_rx.clone()))
                 .max_decoding_message_size(limit)

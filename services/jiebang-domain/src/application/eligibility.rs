@@ -128,7 +128,7 @@ pub fn check(
         reasons.push(reason(
             EligibilityRule::OrganizationType,
             format!(
-                "the lead organisation is a {}; this challenge accepts {}",
+                "the lead organisation is of type {}; this challenge accepts {}",
                 facts.lead_type.as_str(),
                 allowed_types
                     .iter()
