@@ -84,6 +84,9 @@ enum Command {
     /// The audit trail (admins).
     #[command(subcommand)]
     Audit(commands::audit::AuditCommand),
+    /// The server's clock; a demo server's clock can be moved forward.
+    #[command(subcommand)]
+    Clock(commands::clock::ClockCommand),
     /// Follow events as they happen.
     #[command(subcommand)]
     Events(commands::events::EventsCommand),
@@ -124,6 +127,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Race(cmd) => commands::project::race(&ctx, cmd).await,
         Command::Audit(cmd) => commands::audit::run(&ctx, cmd).await,
         Command::Events(cmd) => commands::events::run(&ctx, cmd).await,
+        Command::Clock(cmd) => commands::clock::run(&ctx, cmd).await,
     }
 }
 

@@ -1,7 +1,9 @@
 //! Uploading, downloading and describing documents.
 //!
 //! Who may read a document: the bureau; whoever uploaded it; whoever may read an application
-//! that attaches it. Everyone else is told it does not exist.
+//! that attaches it, and the experts reviewing such an application. Everyone else is told it
+//! does not exist. Experts of a blind challenge read the bytes but not who uploaded them or
+//! under which file name: either could name the team.
 
 use crate::document_store::{DocumentStore, open_at};
 use crate::service::ApplicationApi;
@@ -40,20 +42,31 @@ fn invalid(field: &str, description: impl Into<String>) -> Status {
     ApiError::from(DomainError::invalid(field, description)).into()
 }
 
+/// How the caller may read a document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DocumentAccess {
+    None,
+    /// Content and every detail.
+    Full,
+    /// Content without the uploader or file name: an expert of a blind challenge.
+    Blind,
+}
+
 impl ApplicationApi {
     fn document_store(&self) -> DocumentStore {
         DocumentStore::new(&self.platform().settings.document_dir)
     }
 
-    /// Whether the caller may read the document: bureau, uploader, or reader of an attaching
-    /// application.
-    pub(crate) async fn can_read_document(
+    /// How the caller may read the document: bureau, uploader, or reader of an attaching
+    /// application in full; an expert reviewing an attaching application in full, or blind when
+    /// its challenge is reviewed blind (and no other path gives more).
+    pub(crate) async fn document_access(
         &self,
         caller: &Caller,
         sha256: &str,
-    ) -> Result<bool, ApiError> {
+    ) -> Result<DocumentAccess, ApiError> {
         if caller.is_admin() {
-            return Ok(true);
+            return Ok(DocumentAccess::Full);
         }
         let mut conn = self
             .platform()
@@ -63,9 +76,10 @@ impl ApplicationApi {
             .await
             .map_err(StoreError::from)?;
         if documents::uploaded_by(&mut conn, sha256, &caller.user_id).await? {
-            return Ok(true);
+            return Ok(DocumentAccess::Full);
         }
         let now = self.platform().now();
+        let mut access = DocumentAccess::None;
         for (challenge_id, application_id) in documents::attached_to(&mut conn, sha256).await? {
             let Some(application) =
                 applications::get(&mut conn, &challenge_id, &application_id).await?
@@ -77,7 +91,7 @@ impl ApplicationApi {
                 continue;
             };
             if access::can_read(caller, &application, &challenge, now) {
-                return Ok(true);
+                return Ok(DocumentAccess::Full);
             }
             // Experts read what they review.
             if let Some(expert) =
@@ -87,10 +101,13 @@ impl ApplicationApi {
                     .iter()
                     .any(|a| a.application_id == application.id)
             {
-                return Ok(true);
+                if !challenge.spec.blind_review {
+                    return Ok(DocumentAccess::Full);
+                }
+                access = DocumentAccess::Blind;
             }
         }
-        Ok(false)
+        Ok(access)
     }
 
     /// The document's description as the caller sees it.
@@ -112,9 +129,11 @@ impl ApplicationApi {
             .ok_or_else(|| DomainError::not_found(&name))?;
         let uploads = documents::uploads(&mut conn, sha256).await?;
         drop(conn);
-        if !self.can_read_document(caller, sha256).await? {
+        let access = self.document_access(caller, sha256).await?;
+        if access == DocumentAccess::None {
             return Err(DomainError::not_found(name).into());
         }
+        let blind = access == DocumentAccess::Blind;
         let shown = uploads
             .iter()
             .find(|u| u.uploader_id == caller.user_id)
@@ -124,12 +143,16 @@ impl ApplicationApi {
             sha256: doc.sha256.clone(),
             size_bytes: doc.size_bytes,
             media_type: doc.media_type.clone(),
-            file_name: shown.map(|u| u.file_name.clone()).unwrap_or_default(),
+            file_name: shown
+                .filter(|_| !blind)
+                .map(|u| u.file_name.clone())
+                .unwrap_or_default(),
             purpose: shown.map_or(pb::DocumentPurpose::Other as i32, |u| {
                 purpose_value(&u.purpose)
             }),
             uploader: uploads
                 .first()
+                .filter(|_| !blind)
                 .map(|u| Collection::Users.name(&u.uploader_id))
                 .unwrap_or_default(),
             create_time: Some(to_proto_time(doc.created_at)),

@@ -4,6 +4,7 @@ pub mod application;
 pub mod audit;
 pub mod auth;
 pub mod challenge;
+pub mod clock;
 pub mod document;
 pub mod events;
 pub mod identity;

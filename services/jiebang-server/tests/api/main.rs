@@ -16,6 +16,7 @@ mod events;
 mod idempotency;
 mod identity;
 mod milestones;
+mod permissions;
 mod project_endings;
 mod review;
 mod samples;

@@ -722,7 +722,7 @@ async fn assignment_waits_for_the_formal_check(app: &TestApp) {
 }
 
 /// A complete sheet scoring every criterion of the sample challenge at `fraction` of its weight.
-fn sheet(fraction: &str) -> pb::ScoreSheet {
+pub(crate) fn sheet(fraction: &str) -> pb::ScoreSheet {
     let f: f64 = fraction.parse().unwrap();
     let line = |name: &str, weight: f64| pb::CriterionScore {
         criterion: name.into(),
@@ -743,7 +743,7 @@ fn sheet(fraction: &str) -> pb::ScoreSheet {
 }
 
 /// The caller's own assignment for `application`.
-async fn assignment_of(app: &TestApp, token: &str, application: &str) -> String {
+pub(crate) async fn assignment_of(app: &TestApp, token: &str, application: &str) -> String {
     app.review(Some(token))
         .await
         .list_assignments(pb::ListAssignmentsRequest {
@@ -760,7 +760,12 @@ async fn assignment_of(app: &TestApp, token: &str, application: &str) -> String 
         .name
 }
 
-async fn score(app: &TestApp, token: &str, application: &str, fraction: &str) -> pb::ScoreSheet {
+pub(crate) async fn score(
+    app: &TestApp,
+    token: &str,
+    application: &str,
+    fraction: &str,
+) -> pb::ScoreSheet {
     let assignment = assignment_of(app, token, application).await;
     let mut client = app.review(Some(token)).await;
     let draft = client
