@@ -1,7 +1,8 @@
 //! Uploading, downloading and describing documents.
 //!
 //! Who may read a document: the bureau; whoever uploaded it; whoever may read an application
-//! that attaches it, and the experts reviewing such an application. Everyone else is told it
+//! that attaches it, and the experts reviewing such an application; for a milestone report's
+//! evidence, the project's team and publisher and the milestone's acceptance panel. Everyone else is told it
 //! does not exist. Experts of a blind challenge read the bytes but not who uploaded them or
 //! under which file name: either could name the team.
 
@@ -105,6 +106,33 @@ impl ApplicationApi {
                     return Ok(DocumentAccess::Full);
                 }
                 access = DocumentAccess::Blind;
+            }
+        }
+        // Evidence of a milestone report: the project's team and publisher, and the members
+        // of that milestone's acceptance panel.
+        for citation in documents::cited_by_reports(&mut conn, sha256, &caller.user_id).await? {
+            if citation.seated {
+                return Ok(DocumentAccess::Full);
+            }
+            let Some(project) =
+                jiebang_storage::projects::get_project(&mut conn, &citation.project_id).await?
+            else {
+                continue;
+            };
+            let Some(application) =
+                applications::get(&mut conn, &project.challenge_id, &project.application_id)
+                    .await?
+            else {
+                continue;
+            };
+            let Some(challenge) = challenges::get_in(&mut conn, &project.challenge_id).await?
+            else {
+                continue;
+            };
+            let publisher = caller.role == jiebang_domain::identity::Role::Publisher
+                && caller.organization_id == challenge.publisher_id;
+            if publisher || access::is_team(caller, &application) {
+                return Ok(DocumentAccess::Full);
             }
         }
         Ok(access)

@@ -127,3 +127,41 @@ pub async fn attached_to(
         .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
         .collect()
 }
+
+/// A milestone report that cites a document as evidence: its project, milestone, and whether
+/// `user_id` holds a seat on that milestone's acceptance panel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Citation {
+    pub project_id: String,
+    pub milestone_id: String,
+    pub seated: bool,
+}
+
+/// The milestone reports citing `sha256` as evidence. Reports keep their evidence inside their
+/// content (JSON); a SHA-256 in lower-case hex occurs there only as that document.
+pub async fn cited_by_reports(
+    conn: &mut AnyConnection,
+    sha256: &str,
+    user_id: &str,
+) -> Result<Vec<Citation>, StoreError> {
+    debug_assert!(sha256.bytes().all(|b| b.is_ascii_hexdigit()));
+    let rows = sqlx::query(
+        "SELECT DISTINCT r.project_id, r.milestone_id, \
+         (SELECT COUNT(*) FROM acceptance_seats s \
+           WHERE s.milestone_id = r.milestone_id AND s.user_id = $2) \
+         FROM milestone_reports r WHERE r.content LIKE $1",
+    )
+    .bind(format!("%\"{sha256}\"%"))
+    .bind(user_id)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Citation {
+                project_id: r.try_get(0)?,
+                milestone_id: r.try_get(1)?,
+                seated: r.try_get::<i64, _>(2)? > 0,
+            })
+        })
+        .collect()
+}

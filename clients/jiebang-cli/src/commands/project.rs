@@ -238,6 +238,7 @@ fn milestone_json(m: &pb::Milestone) -> Value {
         "reports": m.reports.iter().map(|r| json!({
             "name": r.name,
             "days_late": r.days_late,
+            "evidence_documents": r.evidence_documents,
             "checks": r.indicator_checks.iter().map(|c| json!({"indicator": c.indicator, "target": c.target_value, "measured": c.measured_value, "mandatory": c.mandatory, "met": c.met})).collect::<Vec<_>>(),
             "band": r.check_summary.as_ref().and_then(|s| pb::AcceptanceBand::try_from(s.band).ok()).map(|b| b.as_str_name().trim_start_matches("ACCEPTANCE_BAND_").to_owned()),
         })).collect::<Vec<_>>(),

@@ -111,14 +111,34 @@ async fn a_milestone_is_reported_accepted_and_paid_through_the_cli(app: &TestApp
     assert_eq!(panel["state"], "UNDER_ACCEPTANCE");
     assert_eq!(panel["panel"].as_array().unwrap().len(), 3);
 
-    // Each expert lists the milestones they accept; the two drawn vote.
+    // Each expert lists the milestones they accept; the two drawn read the evidence and vote.
+    let evidence_name = reported["reports"][0]["evidence_documents"][0]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let mut voted = 0;
-    for expert in &experts {
+    for (i, expert) in experts.iter().enumerate() {
+        let copy = root.path().join(format!("evidence-{i}.pdf"));
+        let download = [
+            "document",
+            "download",
+            &evidence_name,
+            "--to",
+            copy.to_str().unwrap(),
+        ];
         let mine = expert.json(&["milestone", "list"]).await;
         let mine = mine.as_array().unwrap();
         if mine.is_empty() {
+            let refused = expert.fails(&download).await;
+            assert!(refused.contains("not found"), "not on the panel: {refused}");
             continue;
         }
+        expert.run(&download, "").await;
+        assert_eq!(
+            std::fs::read(&copy).unwrap(),
+            body,
+            "a panel member reads the report's evidence"
+        );
         assert_eq!(mine[0]["name"], mid.as_str());
         expert
             .run(
