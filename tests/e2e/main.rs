@@ -2,7 +2,9 @@
 //! and a publisher would use them, on SQLite and on PostgreSQL.
 
 mod applications;
+mod bench_smoke;
 mod demo;
+mod lifecycle;
 mod publication;
 mod python_client;
 mod replicas;

@@ -1,13 +1,28 @@
 //! Password hashing with argon2id (the `argon2` crate, RustCrypto): the OWASP-recommended
-//! algorithm, with the crate's default cost. Hashing takes tens of milliseconds of CPU, so it
-//! runs on the blocking pool rather than stalling the async workers.
+//! algorithm, with the crate's default cost. Hashing takes tens of milliseconds of CPU and
+//! 19 MiB of memory, so it runs on the blocking pool rather than stalling the async workers,
+//! and at most one hash per core runs at a time: a burst of logins then queues instead of
+//! spreading over hundreds of blocking threads, each keeping its own 19 MiB malloc arena.
+
+use std::sync::OnceLock;
+use tokio::sync::Semaphore;
 
 use argon2::Argon2;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 
+fn hashing_slots() -> &'static Semaphore {
+    static SLOTS: OnceLock<Semaphore> = OnceLock::new();
+    SLOTS.get_or_init(|| {
+        Semaphore::new(std::thread::available_parallelism().map_or(2, std::num::NonZero::get))
+    })
+}
+
 /// A PHC-format argon2id hash of `password` with a random salt.
 pub async fn hash(password: String) -> String {
+    let Ok(_slot) = hashing_slots().acquire().await else {
+        return String::new();
+    };
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
         Argon2::default()
@@ -22,6 +37,9 @@ pub async fn hash(password: String) -> String {
 
 /// Whether `password` matches the stored hash. A malformed stored hash never matches.
 pub async fn verify(password: String, stored_hash: String) -> bool {
+    let Ok(_slot) = hashing_slots().acquire().await else {
+        return false;
+    };
     tokio::task::spawn_blocking(move || {
         PasswordHash::new(&stored_hash)
             .map(|parsed| {

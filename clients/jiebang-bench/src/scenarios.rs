@@ -1,0 +1,461 @@
+//! The run: start the server, build the world, measure the ceilings and each scenario in
+//! turn while watching the server process, then check the deadline burst's books.
+
+use crate::measure::{self, Outcome};
+use crate::report::{Burst, Results, Row};
+use crate::server::{self, ServerProcess};
+use crate::world::{self, Connections, Sizes, World};
+use crate::{Args, Backend};
+use anyhow::{Context, Result};
+use jiebang_proto::v1 as pb;
+use jiebang_proto::v1::application_service_client::ApplicationServiceClient;
+use jiebang_proto::v1::challenge_service_client::ChallengeServiceClient;
+use jiebang_proto::v1::review_service_client::ReviewServiceClient;
+use sqlx::{Connection, Row as _};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_client::HealthClient;
+
+/// The server's own pool size (JIEBANG_DB_MAX_CONNECTIONS default): the database ceiling
+/// gets the same.
+const SERVER_POOL: u32 = 16;
+
+pub async fn run(args: &Args) -> Result<Results> {
+    let dir = std::env::temp_dir().join(format!("jiebang-bench-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir)?;
+    let database = Database::create(args, &dir).await?;
+    let binary = match &args.server_bin {
+        Some(path) => path.clone(),
+        None => server::default_binary()?,
+    };
+    eprintln!(
+        "bench: {} on {:?}, data in {}",
+        binary.display(),
+        args.backend,
+        dir.display()
+    );
+    let server = ServerProcess::start(&binary, &dir, &database.url)?;
+    let outcome = measure_all(args, &server, &database).await;
+    server.stop();
+    database.drop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+    outcome
+}
+
+async fn measure_all(args: &Args, server: &ServerProcess, database: &Database) -> Result<Results> {
+    let conns = Connections::open(&server.url, args.connections).await?;
+    let setup_started = Instant::now();
+    let world = world::build(
+        &conns,
+        Sizes {
+            teams: args.burst_clients,
+            sheets: args.sheets,
+            submissions: args.submissions,
+            burst: args.burst,
+        },
+        |what| eprintln!("bench: setting up {what}…"),
+    )
+    .await?;
+    let setup_seconds = setup_started.elapsed().as_secs_f64();
+    let world = Arc::new(world);
+    let pid = server.pid();
+    let c = args.concurrency;
+    let mut rows = Vec::new();
+
+    eprintln!("bench: gRPC ceiling (health check)…");
+    let (token, cn) = (world.reader.clone(), conns.clone());
+    let echo = observe(
+        pid,
+        measure::for_duration(c, args.duration, move |w, _| {
+            let mut client = HealthClient::new(cn.authed(w, &token));
+            async move {
+                client
+                    .check(HealthCheckRequest {
+                        service: String::new(),
+                    })
+                    .await
+                    .map(|_| ())
+                    .map_err(|s| measure::kind_of(&s))
+            }
+        }),
+    )
+    .await;
+    rows.push(Row::new(
+        "ceiling: gRPC echo (health check)",
+        c,
+        &echo,
+        None,
+    ));
+
+    eprintln!("bench: database ceiling (one-row INSERT transactions)…");
+    let (insert, observed) = observe(pid, insert_ceiling(&database.url, c, args.duration)).await;
+    let insert = (insert?, observed);
+    rows.push(Row::new(
+        "ceiling: one-row INSERT transaction",
+        c,
+        &insert,
+        None,
+    ));
+
+    eprintln!("bench: reads…");
+    let (w1, cn) = (world.clone(), conns.clone());
+    let get = observe(
+        pid,
+        measure::for_duration(c, args.duration, move |w, _| {
+            let mut client = ChallengeServiceClient::new(cn.authed(w, &w1.reader));
+            let name = w1.read_target.clone();
+            async move {
+                client
+                    .get_challenge(pb::GetChallengeRequest { name })
+                    .await
+                    .map(|_| ())
+                    .map_err(|s| measure::kind_of(&s))
+            }
+        }),
+    )
+    .await;
+    rows.push(Row::new(
+        "read: get a challenge",
+        c,
+        &get,
+        Some((&echo, "gRPC echo")),
+    ));
+    let (w2, cn) = (world.clone(), conns.clone());
+    let list = observe(
+        pid,
+        measure::for_duration(c, args.duration, move |w, _| {
+            let mut client = ChallengeServiceClient::new(cn.authed(w, &w2.reader));
+            async move {
+                client
+                    .list_challenges(pb::ListChallengesRequest {
+                        page_size: 20,
+                        ..Default::default()
+                    })
+                    .await
+                    .map(|_| ())
+                    .map_err(|s| measure::kind_of(&s))
+            }
+        }),
+    )
+    .await;
+    rows.push(Row::new(
+        "read: list a page of 20",
+        c,
+        &list,
+        Some((&echo, "gRPC echo")),
+    ));
+
+    eprintln!("bench: reads at half the saturating rate…");
+    let (w3, cn) = (world.clone(), conns.clone());
+    let get_rate = get.0.throughput() / 2.0;
+    let get_half = observe(
+        pid,
+        measure::at_rate(get_rate, args.duration, move |i| {
+            let mut client = ChallengeServiceClient::new(cn.authed(i as usize, &w3.reader));
+            let name = w3.read_target.clone();
+            async move {
+                client
+                    .get_challenge(pb::GetChallengeRequest { name })
+                    .await
+                    .map(|_| ())
+                    .map_err(|s| measure::kind_of(&s))
+            }
+        }),
+    )
+    .await;
+    rows.push(Row::at_rate(
+        "read: get, at half that rate",
+        get_rate,
+        &get_half,
+    ));
+    let (w4, cn) = (world.clone(), conns.clone());
+    let list_rate = list.0.throughput() / 2.0;
+    let list_half = observe(
+        pid,
+        measure::at_rate(list_rate, args.duration, move |i| {
+            let mut client = ChallengeServiceClient::new(cn.authed(i as usize, &w4.reader));
+            async move {
+                client
+                    .list_challenges(pb::ListChallengesRequest {
+                        page_size: 20,
+                        ..Default::default()
+                    })
+                    .await
+                    .map(|_| ())
+                    .map_err(|s| measure::kind_of(&s))
+            }
+        }),
+    )
+    .await;
+    rows.push(Row::at_rate(
+        "read: list, at half that rate",
+        list_rate,
+        &list_half,
+    ));
+
+    eprintln!("bench: writes: sealing score sheets…");
+    let (w5, cn) = (world.clone(), conns.clone());
+    let sheets = observe(
+        pid,
+        measure::each(c, (0..world.sheets.len()).collect(), move |w, &i| {
+            let sheet = &w5.sheets[i];
+            let mut client =
+                ReviewServiceClient::new(cn.authed(w, &w5.expert_tokens[sheet.expert]));
+            let request = pb::SubmitScoreSheetRequest {
+                name: sheet.name.clone(),
+                etag: sheet.etag.clone(),
+                request_id: uuid::Uuid::new_v4().to_string(),
+            };
+            async move {
+                client
+                    .submit_score_sheet(request)
+                    .await
+                    .map(|_| ())
+                    .map_err(|s| measure::kind_of(&s))
+            }
+        }),
+    )
+    .await;
+    rows.push(Row::new(
+        "write: submit a score sheet",
+        c,
+        &sheets,
+        Some((&insert, "INSERT")),
+    ));
+
+    eprintln!("bench: writes: submitting applications…");
+    let (w6, cn) = (world.clone(), conns.clone());
+    let apps = observe(
+        pid,
+        measure::each(c, (0..world.submissions.len()).collect(), move |w, &i| {
+            let draft = &w6.submissions[i];
+            let team = &w6.teams[draft.team];
+            let mut client = ApplicationServiceClient::new(cn.authed(w, &team.token));
+            let request = world::submission(&team.user, &draft.name, w6.clock_offset);
+            async move {
+                client
+                    .submit_application(request)
+                    .await
+                    .map(|_| ())
+                    .map_err(|s| measure::kind_of(&s))
+            }
+        }),
+    )
+    .await;
+    rows.push(Row::new(
+        "write: submit an application",
+        c,
+        &apps,
+        Some((&insert, "INSERT")),
+    ));
+
+    eprintln!("bench: the deadline burst…");
+    let burst = deadline_burst(args, &conns, &world, pid).await?;
+    rows.push(Row::new(
+        "burst: submissions across the deadline",
+        args.burst_clients,
+        &burst,
+        None,
+    ));
+    let books = burst_books(database, &world, &burst.0).await?;
+
+    Ok(Results::new(args, setup_seconds, rows, books))
+}
+
+/// What the server process did during `work`: CPU share and peak RSS.
+pub struct Observed {
+    pub cpu_percent: Option<f64>,
+    pub peak_rss_mib: Option<f64>,
+}
+
+async fn observe<T>(pid: u32, work: impl std::future::Future<Output = T>) -> (T, Observed) {
+    let reset = server::reset_peak_rss(pid);
+    let before = server::sample(pid);
+    let started = Instant::now();
+    let value = work.await;
+    let wall = started.elapsed().as_secs_f64();
+    let after = server::sample(pid);
+    let cpu_percent = match (before, after) {
+        (Some(b), Some(a)) => Some(100.0 * (a.cpu_seconds - b.cpu_seconds) / wall.max(1e-9)),
+        _ => None,
+    };
+    let peak_rss_mib = if reset {
+        server::peak_rss_mib(pid)
+    } else {
+        None
+    };
+    (
+        value,
+        Observed {
+            cpu_percent,
+            peak_rss_mib,
+        },
+    )
+}
+
+async fn insert_ceiling(url: &str, concurrency: usize, duration: Duration) -> Result<Outcome> {
+    let mut options = jiebang_storage::StoreOptions::new(url);
+    options.max_connections = SERVER_POOL;
+    let store = jiebang_storage::Store::open(&options)
+        .await
+        .context("open the server's database for the insert ceiling")?;
+    sqlx::query(
+        "CREATE TABLE IF NOT EXISTS bench_ceiling (id TEXT PRIMARY KEY, body TEXT NOT NULL)",
+    )
+    .execute(store.pool())
+    .await?;
+    let body: Arc<str> = "x".repeat(200).into();
+    let s = store.clone();
+    let outcome = measure::for_duration(concurrency, duration, move |_, _| {
+        let (store, body) = (s.clone(), body.clone());
+        async move {
+            let mut tx = store.begin().await.map_err(|e| e.to_string())?;
+            sqlx::query("INSERT INTO bench_ceiling (id, body) VALUES ($1, $2)")
+                .bind(uuid::Uuid::new_v4().to_string())
+                .bind(body.to_string())
+                .execute(tx.conn())
+                .await
+                .map_err(|e| e.to_string())?;
+            tx.commit().await.map_err(|e| e.to_string())
+        }
+    })
+    .await;
+    sqlx::query("DROP TABLE bench_ceiling")
+        .execute(store.pool())
+        .await?;
+    store.close().await;
+    Ok(outcome)
+}
+
+/// Every burst client submits as fast as it is answered; when half the submissions have
+/// been answered, the deadline passes (the demo clock jumps past it).
+async fn deadline_burst(
+    args: &Args,
+    conns: &Connections,
+    world: &Arc<World>,
+    pid: u32,
+) -> Result<(Outcome, Observed)> {
+    let answered = Arc::new(AtomicUsize::new(0));
+    let half = world.burst.len() / 2;
+    let (w, cn) = (world.clone(), conns.clone());
+    Ok(observe(
+        pid,
+        measure::each(
+            args.burst_clients,
+            (0..world.burst.len()).collect(),
+            move |worker, &i| {
+                let draft = &w.burst[i];
+                let team = &w.teams[draft.team];
+                let mut client = ApplicationServiceClient::new(cn.authed(worker, &team.token));
+                let request = world::submission(&team.user, &draft.name, w.clock_offset);
+                let (answered, cn, admin) = (answered.clone(), cn.clone(), w.admin.clone());
+                async move {
+                    let result = client.submit_application(request).await;
+                    if answered.fetch_add(1, Ordering::SeqCst) + 1 == half {
+                        // Not awaited: this call's latency is the submission's alone.
+                        tokio::spawn(async move { world::advance(&cn, &admin, 2 * 86_400).await });
+                    }
+                    result.map(|_| ()).map_err(|s| measure::kind_of(&s))
+                }
+            },
+        ),
+    )
+    .await)
+}
+
+/// What the database holds after the burst, against what the clients were told.
+async fn burst_books(database: &Database, world: &World, outcome: &Outcome) -> Result<Burst> {
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(&database.url).await?;
+    let (mut submitted, mut drafts, mut audited, mut evented, mut late) =
+        (0i64, 0i64, 0i64, 0i64, 0i64);
+    for challenge in &world.burst_challenges {
+        let id = challenge.trim_start_matches("challenges/");
+        let count = |sql: &'static str| sqlx::query(sql).bind(id.to_owned());
+        submitted +=
+            count("SELECT COUNT(*) FROM applications WHERE challenge_id = $1 AND state <> 'DRAFT'")
+                .fetch_one(&mut conn)
+                .await?
+                .try_get::<i64, _>(0)?;
+        drafts +=
+            count("SELECT COUNT(*) FROM applications WHERE challenge_id = $1 AND state = 'DRAFT'")
+                .fetch_one(&mut conn)
+                .await?
+                .try_get::<i64, _>(0)?;
+        late += count(
+            "SELECT COUNT(*) FROM applications a JOIN challenges c ON c.id = a.challenge_id \
+             WHERE a.challenge_id = $1 AND a.state <> 'DRAFT' AND a.submitted_at > c.close_at",
+        )
+        .fetch_one(&mut conn)
+        .await?
+        .try_get::<i64, _>(0)?;
+        let prefix = format!("{challenge}/applications/%");
+        audited += sqlx::query(
+            "SELECT COUNT(*) FROM audit_records WHERE action = 'application.submitted' AND resource LIKE $1",
+        )
+        .bind(prefix.clone())
+        .fetch_one(&mut conn)
+        .await?
+        .try_get::<i64, _>(0)?;
+        evented +=
+            sqlx::query("SELECT COUNT(*) FROM events WHERE event_type = $1 AND resource LIKE $2")
+                .bind(pb::EventType::ApplicationSubmitted as i32)
+                .bind(prefix)
+                .fetch_one(&mut conn)
+                .await?
+                .try_get::<i64, _>(0)?;
+    }
+    Ok(Burst::new(
+        outcome, submitted, drafts, audited, evented, late,
+    ))
+}
+
+/// The fresh database the server runs on.
+struct Database {
+    url: String,
+    /// The PostgreSQL database to drop at the end.
+    postgres: Option<(String, String)>,
+}
+
+impl Database {
+    async fn create(args: &Args, dir: &std::path::Path) -> Result<Self> {
+        match args.backend {
+            Backend::Sqlite => Ok(Self {
+                url: format!("sqlite://{}?mode=rwc", dir.join("jiebang.db").display()),
+                postgres: None,
+            }),
+            Backend::Postgres => {
+                sqlx::any::install_default_drivers();
+                let mut conn = sqlx::AnyConnection::connect(&args.postgres_url)
+                    .await
+                    .with_context(|| format!("cannot reach PostgreSQL at {}", args.postgres_url))?;
+                let name = format!("jiebang_bench_{}", uuid::Uuid::new_v4().simple());
+                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .execute(&mut conn)
+                    .await?;
+                let base = args
+                    .postgres_url
+                    .rsplit_once('/')
+                    .map_or(args.postgres_url.as_str(), |(b, _)| b);
+                Ok(Self {
+                    url: format!("{base}/{name}"),
+                    postgres: Some((args.postgres_url.clone(), name)),
+                })
+            }
+        }
+    }
+
+    async fn drop(&self) {
+        if let Some((admin, name)) = &self.postgres
+            && let Ok(mut conn) = sqlx::AnyConnection::connect(admin).await
+        {
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+            )))
+            .execute(&mut conn)
+            .await;
+        }
+    }
+}
