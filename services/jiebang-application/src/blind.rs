@@ -23,10 +23,24 @@ fn role(role: TeamRole) -> i32 {
 /// A neutral label, stable within the challenge: the application's position among the
 /// challenge's applications in creation order.
 pub async fn label(platform: &Platform, application: &Application) -> Result<String, ApiError> {
+    let mut conn = platform
+        .store
+        .pool()
+        .acquire()
+        .await
+        .map_err(StoreError::from)?;
+    label_in(&mut conn, application).await
+}
+
+/// [`label`], read on `conn` (e.g. an open transaction's own connection).
+pub async fn label_in(
+    conn: &mut sqlx::AnyConnection,
+    application: &Application,
+) -> Result<String, ApiError> {
     let row = sqlx::query("SELECT COUNT(*) FROM applications WHERE challenge_id = $1 AND id <= $2")
         .bind(&application.challenge_id)
         .bind(&application.id)
-        .fetch_one(platform.store.pool())
+        .fetch_one(conn)
         .await
         .map_err(StoreError::from)?;
     let position: i64 = row.try_get(0).map_err(StoreError::from)?;

@@ -15,7 +15,7 @@ use jiebang_grpc::platform::ChangeBuilder;
 use jiebang_grpc::{ApiError, Platform};
 use jiebang_proto::v1 as pb;
 use jiebang_storage::projects::{self as rows, MilestoneRow, ProjectRecord, Seat, VoteRow};
-use jiebang_storage::{StoreError, Tx, applications, challenges, identity, review};
+use jiebang_storage::{Change, StoreError, Tx, applications, challenges, identity, review};
 
 /// The decision on one report, as stored with the milestone.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -178,6 +178,35 @@ async fn milestone_in(tx: &mut Tx, name: &str) -> Result<(ProjectRecord, Milesto
     Ok((p, m))
 }
 
+/// A milestone-service change with its audit record on the project's chain and its event.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn change(
+    platform: &Platform,
+    caller: &Caller,
+    idem: &Idempotency,
+    action: &'static str,
+    event_type: pb::EventType,
+    resource: String,
+    project_id: &str,
+    state: &str,
+    audience: &[Audience],
+    response: &impl prost::Message,
+) -> Change {
+    ChangeBuilder {
+        at: platform.now(),
+        actor: caller.actor(),
+        action,
+        event_type,
+        resource,
+        chain: Some(format!("projects/{project_id}")),
+        state: state.to_owned(),
+        summary: String::new(),
+        audience,
+        idempotency: idem,
+    }
+    .build(response)
+}
+
 /// Commits a milestone-service change with its audit record on the project's chain and its
 /// event.
 #[allow(clippy::too_many_arguments)]
@@ -194,19 +223,9 @@ pub(crate) async fn commit(
     audience: &[Audience],
     response: &impl prost::Message,
 ) -> Result<(), ApiError> {
-    let change = ChangeBuilder {
-        at: platform.now(),
-        actor: caller.actor(),
-        action,
-        event_type,
-        resource,
-        chain: Some(format!("projects/{project_id}")),
-        state: state.to_owned(),
-        summary: String::new(),
-        audience,
-        idempotency: idem,
-    }
-    .build(response);
+    let change = change(
+        platform, caller, idem, action, event_type, resource, project_id, state, audience, response,
+    );
     platform.commit(tx, &change).await
 }
 
@@ -664,13 +683,29 @@ async fn decide_once(
     updated.state = outcome_name(decided).into();
     updated.version += 1;
     let mut project_view = project.clone();
-    // Accepting the final milestone completes the project (结题).
+    // Accepting the final milestone completes the project (结题), and with its last project the
+    // challenge ends: each in this transaction, with its own record and event after the
+    // decision's.
+    let mut caused = Vec::new();
     if matches!(decided, Outcome::Accepted | Outcome::AcceptedAfterFixes)
         && milestone.plan.final_acceptance
     {
         rows::end_project(&mut tx, &project, "COMPLETED", now).await?;
         project_view.state = "COMPLETED".into();
-        crate::ending::settle_challenge(&mut tx, &challenge, now).await?;
+        let audience = crate::ending::audience_of(&mut tx, &project, &challenge).await?;
+        caused.push(crate::ending::project_ended(
+            &project.id,
+            "project.completed",
+            "COMPLETED",
+            caller,
+            &idem.request_digest,
+            &audience,
+            now,
+        ));
+        caused.extend(
+            crate::ending::settle_challenge(&mut tx, &challenge, caller, &idem.request_digest, now)
+                .await?,
+        );
     }
     let application = applications::get(tx.conn(), &project.challenge_id, &project.application_id)
         .await?
@@ -692,9 +727,8 @@ async fn decide_once(
             ..Default::default()
         }),
     };
-    commit(
+    let decided_change = change(
         platform,
-        tx,
         caller,
         idem,
         "milestone.decided",
@@ -704,6 +738,11 @@ async fn decide_once(
         &format!("MILESTONE_STATE_{}", outcome_name(decided)),
         &audience,
         &response,
+    );
+    crate::ending::commit_in_order(
+        platform,
+        tx,
+        std::iter::once(decided_change).chain(caused).collect(),
     )
     .await?;
     Ok(response)

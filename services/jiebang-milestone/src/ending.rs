@@ -1,7 +1,7 @@
 //! How projects bend and end: the one extension, the horse race's mid-term cut (赛马制), and
 //! failures recorded with failure tolerance (失败宽容) or, for misconduct, bars.
 
-use crate::acceptance::commit;
+use crate::acceptance::{change, commit};
 use crate::service::{MilestoneApi, milestone_to_proto, parse_project};
 use jiebang_domain::audience::Audience;
 use jiebang_domain::challenge::{Challenge, ChallengeState};
@@ -10,13 +10,13 @@ use jiebang_domain::milestone::check::percent_met;
 use jiebang_domain::milestone::plan::add_months;
 use jiebang_domain::milestone::race::{Runner, rank};
 use jiebang_domain::{Caller, DomainError, Timestamp, Violations};
-use jiebang_grpc::ApiError;
 use jiebang_grpc::convert::{optional_time, to_proto_time};
 use jiebang_grpc::idempotency::{Idempotency, digest};
 use jiebang_grpc::platform::ChangeBuilder;
+use jiebang_grpc::{ApiError, Platform};
 use jiebang_proto::v1 as pb;
 use jiebang_storage::projects::{self as rows, MilestoneRow, ProjectRecord};
-use jiebang_storage::{StoreError, Tx, applications, challenges};
+use jiebang_storage::{Change, StoreError, Tx, applications, challenges};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -86,11 +86,16 @@ pub(crate) fn failure_to_proto(project_id: &str, json: Option<&str>) -> Option<p
 
 /// Once no project of the challenge is ACTIVE any more, the challenge ends: COMPLETED when at
 /// least one project completed, FAILED otherwise. Call after the project's own update, on `tx`.
+/// Returns the challenge's change (its audit record on the challenge's chain, and
+/// CHALLENGE_COMPLETED or CHALLENGE_FAILED told to everyone, like its other events since
+/// publication), for the caller to record in the same transaction after the project's own.
 pub(crate) async fn settle_challenge(
     tx: &mut Tx,
     challenge: &Challenge,
+    caller: &Caller,
+    request_digest: &str,
     now: Timestamp,
-) -> Result<(), ApiError> {
+) -> Result<Option<Change>, ApiError> {
     let states = rows::project_states(tx.conn(), &challenge.id).await?;
     if states.iter().any(|s| s == "ACTIVE")
         || !matches!(
@@ -98,20 +103,92 @@ pub(crate) async fn settle_challenge(
             ChallengeState::Awarded | ChallengeState::InProgress
         )
     {
-        return Ok(());
+        return Ok(None);
     }
-    let to = if states.iter().any(|s| s == "COMPLETED") {
-        ChallengeState::Completed
+    let (to, action, event_type, state) = if states.iter().any(|s| s == "COMPLETED") {
+        (
+            ChallengeState::Completed,
+            "challenge.completed",
+            pb::EventType::ChallengeCompleted,
+            pb::ChallengeState::Completed,
+        )
     } else {
-        ChallengeState::Failed
+        (
+            ChallengeState::Failed,
+            "challenge.failed",
+            pb::EventType::ChallengeFailed,
+            pb::ChallengeState::Failed,
+        )
     };
     let next = challenge.review_step(challenge.state, to, now)?;
     challenges::update(tx, &next, challenge.version).await?;
-    Ok(())
+    let audience = if next.open_at.is_some() {
+        vec![Audience::Public]
+    } else {
+        vec![Audience::Organization(next.publisher_id.clone())]
+    };
+    Ok(Some(
+        ChangeBuilder {
+            at: now,
+            actor: caller.actor(),
+            action,
+            event_type,
+            resource: next.name(),
+            chain: None,
+            state: state.as_str_name().to_owned(),
+            summary: next.spec.title.clone(),
+            audience: &audience,
+            idempotency: &Idempotency::none(request_digest.to_owned()),
+        }
+        .build(&pb::Challenge::default()),
+    ))
+}
+
+/// The change of a project that ended with `state` (`COMPLETED`, `FAILED`, `STOPPED`): its
+/// audit record on the project's chain and PROJECT_ENDED for `audience`. A secondary record:
+/// the request's own change carries the idempotency record.
+pub(crate) fn project_ended(
+    project_id: &str,
+    action: &'static str,
+    state: &str,
+    caller: &Caller,
+    request_digest: &str,
+    audience: &[Audience],
+    now: Timestamp,
+) -> Change {
+    ChangeBuilder {
+        at: now,
+        actor: caller.actor(),
+        action,
+        event_type: pb::EventType::ProjectEnded,
+        resource: format!("projects/{project_id}"),
+        chain: None,
+        state: format!("PROJECT_STATE_{state}"),
+        summary: String::new(),
+        audience,
+        idempotency: &Idempotency::none(request_digest.to_owned()),
+    }
+    .build(&pb::Project::default())
+}
+
+/// Writes `changes` in order (the request's own first, carrying its idempotency record, then
+/// those it caused) and commits them with the transaction's row changes, all or nothing.
+pub(crate) async fn commit_in_order(
+    platform: &Platform,
+    mut tx: Tx,
+    mut changes: Vec<Change>,
+) -> Result<(), ApiError> {
+    let last = changes
+        .pop()
+        .ok_or_else(|| StoreError::Corrupt("a commit without a change".into()))?;
+    for change in &changes {
+        tx.record(change).await?;
+    }
+    platform.commit(tx, &last).await
 }
 
 /// The team of a project and the publisher's organisation hear about how it ends.
-async fn audience_of(
+pub(crate) async fn audience_of(
     tx: &mut Tx,
     project: &ProjectRecord,
     challenge: &Challenge,
@@ -734,7 +811,9 @@ impl MilestoneApi {
                 let challenge = challenges::get_in(tx.conn(), &project.challenge_id)
                     .await?
                     .ok_or_else(|| StoreError::Corrupt("project without challenge".into()))?;
-                settle_challenge(&mut tx, &challenge, now).await?;
+                let ended =
+                    settle_challenge(&mut tx, &challenge, caller, &idem.request_digest, now)
+                        .await?;
                 let mut updated = project.clone();
                 updated.state = "FAILED".into();
                 updated.failure = Some(json);
@@ -744,9 +823,8 @@ impl MilestoneApi {
                 let response = pb::RecordProjectFailureResponse {
                     project: Some(self.project_to_proto(tx.conn(), &updated).await?),
                 };
-                commit(
+                let failed = change(
                     platform,
-                    tx,
                     caller,
                     idem,
                     "project.failed",
@@ -756,8 +834,9 @@ impl MilestoneApi {
                     "PROJECT_STATE_FAILED",
                     &audience,
                     &response,
-                )
-                .await?;
+                );
+                commit_in_order(platform, tx, std::iter::once(failed).chain(ended).collect())
+                    .await?;
                 Ok(response)
             })
             .await

@@ -623,7 +623,9 @@ impl ReviewApi {
                             return Err(DomainError::invalid("remedy", "an objection to the selection as a whole can only reopen the review").into());
                         };
                         let bureau = Caller { role: jiebang_domain::identity::Role::Admin, ..caller_ref.clone() };
-                        let (ranking, _) = self.ranking(&bureau, &challenge, false).await?;
+                        // On the transaction's own connection: holding it while waiting for a
+                        // second one of the pool could exhaust a small pool under load.
+                        let (ranking, _) = self.ranking_in(tx.conn(), &bureau, &challenge, false).await?;
                         let loser = applications::get(tx.conn(), challenge_ref, objected).await?.ok_or_else(|| DomainError::not_found(&req_ref.name))?;
                         step(&mut tx, caller_ref, &loser, &[ApplicationState::ProposedWinner], ApplicationState::NotSelected, pb::EventType::ApplicationNotSelected, now).await?;
                         let mut winners: Vec<String> = notice.winners.iter().filter(|w| *w != objected).cloned().collect();

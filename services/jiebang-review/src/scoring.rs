@@ -147,6 +147,19 @@ async fn commit(
     platform.commit(tx, &change).await
 }
 
+/// A WITHDRAWN assignment (its expert declared a conflict of interest) is neither opened nor
+/// scored any more: FAILED_PRECONDITION `ASSIGNMENT_WITHDRAWN`.
+fn ensure_not_withdrawn(assignment: &AssignmentRow) -> Result<(), DomainError> {
+    if assignment.state == "WITHDRAWN" {
+        return Err(DomainError::precondition(
+            "ASSIGNMENT_WITHDRAWN",
+            "this assignment was withdrawn after a conflict of interest was recorded; \
+             it is no longer yours to open or score",
+        ));
+    }
+    Ok(())
+}
+
 impl ReviewApi {
     /// The caller's own assignment (NOT_FOUND for anyone else's).
     async fn own_assignment(
@@ -177,13 +190,7 @@ impl ReviewApi {
     ) -> Result<pb::OpenAssignmentResponse, ApiError> {
         let (_, _, id) = parse_assignment(&req.name, "name")?;
         let mut assignment = self.own_assignment(&caller, &id, &req.name).await?;
-        if assignment.state == "WITHDRAWN" {
-            return Err(DomainError::precondition(
-                "ASSIGNMENT_WITHDRAWN",
-                "this assignment was withdrawn",
-            )
-            .into());
-        }
+        ensure_not_withdrawn(&assignment)?;
         let platform = self.platform();
         if assignment.opened_at.is_none() {
             let mut next = assignment.clone();
@@ -276,6 +283,7 @@ impl ReviewApi {
         platform
             .mutate(idem, move || async move {
                 let assignment = self.own_assignment(caller, id, &req.assignment).await?;
+                ensure_not_withdrawn(&assignment)?;
                 if assignment.state != "ASSIGNED" {
                     return Err(DomainError::precondition("SHEET_SEALED", format!("the sheet of this assignment is {}; a sealed sheet changes only through a rescoring", assignment.state)).into());
                 }
@@ -346,6 +354,7 @@ impl ReviewApi {
                 let assignment = self
                     .own_assignment(caller, assignment_id, &req.name)
                     .await?;
+                ensure_not_withdrawn(&assignment)?;
                 let now = platform.now();
                 let mut tx = platform.store.begin().await?;
                 let sheet = rows::get_sheet(tx.conn(), sheet_id)
@@ -456,20 +465,36 @@ impl ReviewApi {
         Ok(true)
     }
 
+    /// The ranking, read on a connection of the pool. Inside a transaction use
+    /// [`ReviewApi::ranking_in`] on the transaction's connection, so a request never holds one
+    /// connection while waiting for a second.
     pub(crate) async fn ranking(
         &self,
         caller: &Caller,
         challenge: &Challenge,
         as_chair: bool,
     ) -> Result<(Vec<pb::RankingEntry>, bool), ApiError> {
-        let platform = self.platform();
-        let mut conn = platform
+        let mut conn = self
+            .platform()
             .store
             .pool()
             .acquire()
             .await
             .map_err(StoreError::from)?;
-        let reviewed: Vec<_> = rows::applications_of(&mut conn, &challenge.id)
+        self.ranking_in(&mut conn, caller, challenge, as_chair)
+            .await
+    }
+
+    /// The ranking, every read on `conn` (e.g. `tx.conn()`, which then sees the transaction's
+    /// own writes).
+    pub(crate) async fn ranking_in(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        caller: &Caller,
+        challenge: &Challenge,
+        as_chair: bool,
+    ) -> Result<(Vec<pb::RankingEntry>, bool), ApiError> {
+        let reviewed: Vec<_> = rows::applications_of(&mut *conn, &challenge.id)
             .await?
             .into_iter()
             .filter(|a| {
@@ -483,15 +508,14 @@ impl ReviewApi {
                 )
             })
             .collect();
-        let sheets = rows::sheets_of_challenge(&mut conn, &challenge.id, "SUBMITTED").await?;
-        let live = rows::live_assignments(&mut conn, &challenge.id).await?;
+        let sheets = rows::sheets_of_challenge(&mut *conn, &challenge.id, "SUBMITTED").await?;
+        let live = rows::live_assignments(&mut *conn, &challenge.id).await?;
         let resolutions: BTreeMap<String, (String, String, Timestamp)> =
-            rows::resolutions(&mut conn, &challenge.id)
+            rows::resolutions(&mut *conn, &challenge.id)
                 .await?
                 .into_iter()
                 .map(|(a, reason, who, at)| (a, (reason, who, at)))
                 .collect();
-        drop(conn);
         let criteria = &challenge.spec.criteria;
         let scored: Vec<Scored> = reviewed
             .iter()
@@ -559,7 +583,7 @@ impl ReviewApi {
             let trimmed = challenge.spec.review.aggregation_method
                 == jiebang_domain::challenge::AggregationMethod::TrimmedMean
                 && totals.len() >= 5;
-            let label = jiebang_application::blind::label(platform, application).await?;
+            let label = jiebang_application::blind::label_in(&mut *conn, application).await?;
             entries.push(pb::RankingEntry {
                 rank: i32::try_from(position + 1).unwrap_or(i32::MAX),
                 application: application.name(),

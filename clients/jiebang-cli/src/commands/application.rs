@@ -1,5 +1,6 @@
 //! `jiebang application …`: a team's application from the command line.
 
+use super::clock::server_now;
 use super::{Context, request_id, resource_name};
 use crate::application_file::{self, Author, TEMPLATE};
 use crate::views::{ApplicationView, application_detail, applications_table};
@@ -9,7 +10,6 @@ use jiebang_proto::v1 as pb;
 use jiebang_proto::v1::application_service_client::ApplicationServiceClient;
 use jiebang_proto::v1::identity_service_client::IdentityServiceClient;
 use std::path::PathBuf;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The pledge text used when none is given.
 const DEFAULT_PLEDGE: &str =
@@ -143,7 +143,8 @@ pub async fn run(ctx: &Context, command: ApplicationCommand) -> Result<()> {
         print!("{TEMPLATE}");
         return Ok(());
     }
-    let mut client = ApplicationServiceClient::new(ctx.connect().await?.authed());
+    let connection = ctx.connect().await?;
+    let mut client = ApplicationServiceClient::new(connection.authed());
     match command {
         ApplicationCommand::Template => Ok(()),
         ApplicationCommand::Create { challenge, file } => {
@@ -205,19 +206,15 @@ pub async fn run(ctx: &Context, command: ApplicationCommand) -> Result<()> {
                 (None, None) => DEFAULT_PLEDGE.to_owned(),
             };
             let signer = author(ctx).await?.user;
-            let now = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .unwrap_or_default();
+            // Dated by the server's clock, which judges the pledge; this machine's may differ.
+            let now = server_now(ctx, &connection).await?;
             let r = client
                 .submit_application(pb::SubmitApplicationRequest {
                     name,
                     etag: String::new(),
                     pledge: Some(pb::ResponsibilityPledge {
                         signer,
-                        sign_time: Some(prost_types::Timestamp {
-                            seconds: i64::try_from(now.as_secs()).unwrap_or(i64::MAX),
-                            nanos: i32::try_from(now.subsec_nanos()).unwrap_or(0),
-                        }),
+                        sign_time: Some(now),
                         text,
                         ..Default::default()
                     }),

@@ -1,5 +1,6 @@
 //! `jiebang challenge …`: the lifecycle of a challenge from the command line.
 
+use super::clock::{plus, server_now};
 use super::{Context, request_id, resource_name};
 use crate::challenge_file::{self, TEMPLATE};
 use crate::views::{ChallengeView, challenge_detail, challenges_table};
@@ -8,7 +9,6 @@ use clap::Subcommand;
 use jiebang_proto::v1 as pb;
 use jiebang_proto::v1::challenge_service_client::ChallengeServiceClient;
 use std::path::PathBuf;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 #[derive(Subcommand)]
 pub enum ChallengeCommand {
@@ -45,10 +45,10 @@ pub enum ChallengeCommand {
         /// The deadline, RFC 3339 (e.g. 2026-12-31T17:00:00+08:00).
         #[arg(long, conflicts_with = "window")]
         closes: Option<String>,
-        /// Or: the window's length from opening, e.g. 30d, 72h.
+        /// Or: the window's length from opening, e.g. 30d, 72h (counted by the server's clock).
         #[arg(long)]
         window: Option<humantime::Duration>,
-        /// When applications open, RFC 3339; default now.
+        /// When applications open, RFC 3339; default the server's now.
         #[arg(long)]
         opens: Option<String>,
     },
@@ -132,7 +132,8 @@ pub async fn run(ctx: &Context, command: ChallengeCommand) -> Result<()> {
         print!("{TEMPLATE}");
         return Ok(());
     }
-    let mut client = ChallengeServiceClient::new(ctx.connect().await?.authed());
+    let connection = ctx.connect().await?;
+    let mut client = ChallengeServiceClient::new(connection.authed());
     match command {
         ChallengeCommand::Template => Ok(()),
         ChallengeCommand::Create { file } => {
@@ -222,24 +223,25 @@ pub async fn run(ctx: &Context, command: ChallengeCommand) -> Result<()> {
             window,
             opens,
         } => {
-            let open_time = opens
+            let mut open_time = opens
                 .as_deref()
                 .map(|o| parse_time(o, "--opens"))
                 .transpose()?;
             let close_time = match (closes, window) {
                 (Some(closes), _) => parse_time(&closes, "--closes")?,
                 (None, Some(window)) => {
+                    // Counted from the server's clock, never this machine's: the two may differ
+                    // (skew, or a demo clock moved forward). Opening at that instant keeps the
+                    // window exactly as long as asked.
                     let start = match &open_time {
-                        Some(t) => Duration::from_secs(u64::try_from(t.seconds).unwrap_or(0)),
-                        None => SystemTime::now()
-                            .duration_since(UNIX_EPOCH)
-                            .unwrap_or_default(),
+                        Some(t) => *t,
+                        None => {
+                            let now = server_now(ctx, &connection).await?;
+                            open_time = Some(now);
+                            now
+                        }
                     };
-                    let end = start + Duration::from(window);
-                    prost_types::Timestamp {
-                        seconds: i64::try_from(end.as_secs()).unwrap_or(i64::MAX),
-                        nanos: i32::try_from(end.subsec_nanos()).unwrap_or(0),
-                    }
+                    plus(&start, window.into())
                 }
                 (None, None) => {
                     bail!("give the deadline with --closes <RFC 3339 time> or --window <length>")

@@ -1,6 +1,7 @@
 //! `jiebang clock`: the server's time, and moving a demo server's clock forward.
 
 use super::Context;
+use crate::client::Connection;
 use anyhow::{Context as _, Result};
 use clap::Subcommand;
 use jiebang_proto::v1 as pb;
@@ -16,6 +17,32 @@ pub enum ClockCommand {
         /// How far, e.g. 30d, 12h, 1d 6h.
         by: String,
     },
+}
+
+/// The server's current time; any signed-in user may read it. Commands that date something
+/// (a publication window, a pledge) count from it rather than from this machine's clock, which
+/// may differ from the server's (plain skew, or a demo clock moved forward).
+pub async fn server_now(ctx: &Context, connection: &Connection) -> Result<prost_types::Timestamp> {
+    ClockServiceClient::new(connection.authed())
+        .get_clock(pb::GetClockRequest {})
+        .await
+        .map_err(|s| ctx.fail(s))?
+        .into_inner()
+        .now
+        .context("the server sent no time")
+}
+
+/// `t` moved forward by `by`, to the nanosecond.
+pub fn plus(t: &prost_types::Timestamp, by: std::time::Duration) -> prost_types::Timestamp {
+    const NANOS: i64 = 1_000_000_000;
+    let nanos = i64::from(t.nanos) + i64::from(by.subsec_nanos());
+    prost_types::Timestamp {
+        seconds: t
+            .seconds
+            .saturating_add(i64::try_from(by.as_secs()).unwrap_or(i64::MAX))
+            .saturating_add(nanos.div_euclid(NANOS)),
+        nanos: i32::try_from(nanos.rem_euclid(NANOS)).unwrap_or(0),
+    }
 }
 
 #[derive(Serialize)]
@@ -65,4 +92,21 @@ pub async fn run(ctx: &Context, command: ClockCommand) -> Result<()> {
         };
         format!("{} ({kind})", view.now)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plus;
+    use std::time::Duration;
+
+    #[test]
+    fn plus_carries_nanoseconds_into_seconds() {
+        let t = prost_types::Timestamp {
+            seconds: 100,
+            nanos: 900_000_000,
+        };
+        let moved = plus(&t, Duration::new(30 * 86_400, 200_000_000));
+        assert_eq!(moved.seconds, 100 + 30 * 86_400 + 1);
+        assert_eq!(moved.nanos, 100_000_000);
+    }
 }

@@ -1,13 +1,19 @@
 //! The `jiebang` binary drives milestone acceptance against a server whose clock the test
 //! moves: the team reports with evidence, the panel votes, the bureau decides, releases,
-//! extends and records a failure.
+//! extends and records a failure. It dates what it sends by the server's clock, never by its
+//! own.
 
 use crate::milestones::awarded;
 use crate::on_both_backends;
 use crate::support::{ADMIN_PASSWORD, TestApp};
 use jiebang_e2e::Cli;
+use jiebang_grpc::convert::from_proto_time;
+use jiebang_proto::v1 as pb;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+const DAY: Duration = Duration::from_secs(86_400);
 
 /// One person at their own terminal: a CLI configuration directory, logged in.
 struct Terminal {
@@ -234,4 +240,67 @@ async fn a_milestone_is_reported_accepted_and_paid_through_the_cli(app: &TestApp
     assert_eq!(failed["failure"]["kind"], "EXEMPT");
 }
 
-on_both_backends!(a_milestone_is_reported_accepted_and_paid_through_the_cli);
+/// Against a server whose clock is 200 days ahead of the CLI's machine (a demo clock moved
+/// forward, or plain skew), `challenge publish --window 30d` opens a window of exactly 30 days
+/// from the server's now, and `application submit` signs the pledge at the server's now.
+async fn the_cli_counts_windows_and_dates_pledges_by_the_servers_clock(app: &TestApp) {
+    let cast = app.cast().await;
+    let approved = app.approved(&cast, "服务器时钟测试榜单").await;
+    let team = app
+        .team("clk", pb::OrganizationType::University, "330100")
+        .await;
+    app.clock.advance(200 * DAY);
+    let server_now = app.clock.now();
+    let root = tempfile::tempdir().unwrap();
+    let publisher =
+        Terminal::login(app, root.path(), "porcelain.pub", "porcelain.pub-password").await;
+    let published = publisher
+        .json(&["challenge", "publish", &approved.name, "--window", "30d"])
+        .await;
+    assert_eq!(published["state"], "PUBLISHED", "{published}");
+    let challenge = app
+        .challenges(Some(&cast.admin))
+        .await
+        .get_challenge(pb::GetChallengeRequest {
+            name: approved.name.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .challenge
+        .unwrap();
+    let time = |t: Option<&prost_types::Timestamp>| from_proto_time(t.unwrap(), "t").unwrap();
+    let opens = time(challenge.application_open_time.as_ref());
+    let closes = time(challenge.application_close_time.as_ref());
+    assert_eq!(opens, server_now, "opens at the server's now");
+    assert_eq!(
+        closes,
+        server_now.plus(30 * DAY),
+        "30 days by the server's clock"
+    );
+
+    let draft = app.draft_application(&team, &approved.name).await;
+    let lead = Terminal::login(app, root.path(), "clk.lead", "clk.lead-password").await;
+    let submitted = lead.json(&["application", "submit", &draft.name]).await;
+    assert_eq!(submitted["state"], "SUBMITTED", "{submitted}");
+    let stored = app
+        .applications(Some(&team.lead))
+        .await
+        .get_application(pb::GetApplicationRequest { name: draft.name })
+        .await
+        .unwrap()
+        .into_inner()
+        .application
+        .unwrap();
+    let pledge = stored.pledge.unwrap();
+    assert_eq!(
+        time(pledge.sign_time.as_ref()),
+        server_now,
+        "signed at the server's now"
+    );
+}
+
+on_both_backends!(
+    a_milestone_is_reported_accepted_and_paid_through_the_cli,
+    the_cli_counts_windows_and_dates_pledges_by_the_servers_clock,
+);

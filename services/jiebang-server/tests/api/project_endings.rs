@@ -3,6 +3,7 @@
 //! diligent work is tolerated (失败宽容) while misconduct bars the organisation.
 
 use crate::applications::failed_rules;
+use crate::events::{wait_for, watch};
 use crate::milestones::{awarded, decide, login_all, panel_votes, report};
 use crate::on_both_backends;
 use crate::review::scored_round_of;
@@ -409,8 +410,190 @@ async fn the_horse_race_keeps_the_best_at_mid_term_and_stops_the_others(app: &Te
         .expect("failure tolerance: an exempt team keeps its eligibility");
 }
 
+/// The actions recorded on `chain`, in chain order, with each record's actor and digest.
+async fn audited(app: &TestApp, cast: &Cast, chain: &str) -> Vec<pb::AuditRecord> {
+    app.audit(Some(&cast.admin))
+        .await
+        .list_audit_records(pb::ListAuditRecordsRequest {
+            chain: chain.to_owned(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .records
+}
+
+fn actions(records: &[pb::AuditRecord]) -> Vec<&str> {
+    records.iter().map(|r| r.action.as_str()).collect()
+}
+
+/// The team reports `value` kN for the milestone, a panel of three votes to accept, and the
+/// bureau accepts it.
+async fn accept(
+    app: &TestApp,
+    cast: &Cast,
+    team: &Team,
+    experts: &[String],
+    milestone: &str,
+    value: &str,
+) -> pb::DecideMilestoneResponse {
+    app.milestones(Some(&team.lead))
+        .await
+        .submit_milestone_report(pb::SubmitMilestoneReportRequest {
+            milestone: milestone.to_owned(),
+            milestone_report: Some(report(value)),
+            ..Default::default()
+        })
+        .await
+        .expect("report taken");
+    app.milestones(Some(&cast.admin))
+        .await
+        .form_acceptance_panel(pb::FormAcceptancePanelRequest {
+            milestone: milestone.to_owned(),
+            seat_count: 3,
+            ..Default::default()
+        })
+        .await
+        .expect("panel formed");
+    panel_votes(
+        app,
+        milestone,
+        &cast.publisher,
+        experts,
+        pb::AcceptanceOutcome::Accepted,
+    )
+    .await;
+    decide(
+        app,
+        &cast.admin,
+        milestone,
+        pb::AcceptanceOutcome::Accepted,
+        None,
+    )
+    .await
+    .expect("accepted")
+}
+
+async fn the_final_acceptance_ends_the_project_and_the_challenge_on_record(app: &TestApp) {
+    let (cast, project_name, team) = awarded(app).await;
+    let experts = login_all(app, &["notice0", "notice1", "notice2"]).await;
+    let challenge = project(app, &cast.admin, &project_name).await.challenge;
+    let mut team_stream = watch(app, &team.lead, 0, "").await;
+    let mut publisher_stream = watch(app, &cast.publisher, 0, "projects/").await;
+    let milestones = milestones_of(app, &team.lead, &project_name).await;
+    accept(app, &cast, &team, &experts, &milestones[0].name, "520").await;
+    let done = accept(app, &cast, &team, &experts, &milestones[1].name, "560").await;
+    assert_eq!(
+        done.project.unwrap().state,
+        pb::ProjectState::Completed as i32
+    );
+
+    // The team hears, in this order, the decision, its project's end and the challenge's end.
+    let decided = wait_for(
+        &mut team_stream,
+        pb::EventType::MilestoneDecided,
+        &milestones[1].name,
+    )
+    .await;
+    let ended = wait_for(&mut team_stream, pb::EventType::ProjectEnded, &project_name).await;
+    assert_eq!(ended.state, "PROJECT_STATE_COMPLETED");
+    let completed = wait_for(
+        &mut team_stream,
+        pb::EventType::ChallengeCompleted,
+        &challenge,
+    )
+    .await;
+    assert_eq!(completed.state, "CHALLENGE_STATE_COMPLETED");
+    assert!(decided.sequence < ended.sequence && ended.sequence < completed.sequence);
+    // The publisher, the end user, hears how the project ended too.
+    let seen = wait_for(
+        &mut publisher_stream,
+        pb::EventType::ProjectEnded,
+        &project_name,
+    )
+    .await;
+    assert_eq!(seen.sequence, ended.sequence);
+
+    // Each change is on its own chain, by the bureau's decision, with that request's digest.
+    let on_challenge = audited(app, &cast, &challenge).await;
+    let last = on_challenge.last().unwrap();
+    assert_eq!(
+        last.action,
+        "challenge.completed",
+        "{:?}",
+        actions(&on_challenge)
+    );
+    let on_project = audited(app, &cast, &project_name).await;
+    let tail: Vec<&pb::AuditRecord> = on_project.iter().rev().take(2).rev().collect();
+    assert_eq!(
+        tail.iter().map(|r| r.action.as_str()).collect::<Vec<_>>(),
+        vec!["milestone.decided", "project.completed"],
+        "{:?}",
+        actions(&on_project)
+    );
+    assert_eq!(tail[1].resource, project_name);
+    for record in [tail[0], tail[1], last] {
+        assert_eq!(record.actor, tail[0].actor);
+        assert_eq!(record.request_digest, tail[0].request_digest);
+        assert_eq!(record.request_digest.len(), 64);
+    }
+    assert_eq!(
+        challenge_state(app, &cast, &project_name).await,
+        pb::ChallengeState::Completed as i32
+    );
+    let verified = app
+        .audit(Some(&cast.admin))
+        .await
+        .verify_audit_chain(pb::VerifyAuditChainRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(verified.intact, "{:?}", verified.breaks);
+}
+
+async fn a_failure_ending_the_last_project_fails_the_challenge_on_record(app: &TestApp) {
+    let (cast, project_name, team) = awarded(app).await;
+    let challenge = project(app, &cast.admin, &project_name).await.challenge;
+    let mut team_stream = watch(app, &team.lead, 0, "").await;
+    record_failure(
+        app,
+        &cast.admin,
+        &project_name,
+        failure(pb::FailureKind::Exempt, &[]),
+    )
+    .await
+    .unwrap();
+
+    let ended = wait_for(&mut team_stream, pb::EventType::ProjectEnded, &project_name).await;
+    assert_eq!(ended.state, "PROJECT_STATE_FAILED");
+    let failed = wait_for(&mut team_stream, pb::EventType::ChallengeFailed, &challenge).await;
+    assert_eq!(failed.state, "CHALLENGE_STATE_FAILED");
+    assert!(ended.sequence < failed.sequence);
+
+    let on_challenge = audited(app, &cast, &challenge).await;
+    let last = on_challenge.last().unwrap();
+    assert_eq!(
+        last.action,
+        "challenge.failed",
+        "{:?}",
+        actions(&on_challenge)
+    );
+    let on_project = audited(app, &cast, &project_name).await;
+    let failed_record = on_project.last().unwrap();
+    assert_eq!(failed_record.action, "project.failed");
+    assert_eq!(last.actor, failed_record.actor);
+    assert_eq!(last.request_digest, failed_record.request_digest);
+    assert_eq!(
+        challenge_state(app, &cast, &project_name).await,
+        pb::ChallengeState::Failed as i32
+    );
+}
+
 on_both_backends!(
     a_project_gets_one_extension_of_at_most_twelve_months,
     misconduct_bars_the_organisation_and_fails_the_challenge,
     the_horse_race_keeps_the_best_at_mid_term_and_stops_the_others,
+    the_final_acceptance_ends_the_project_and_the_challenge_on_record,
+    a_failure_ending_the_last_project_fails_the_challenge_on_record,
 );

@@ -1458,12 +1458,26 @@ async fn an_expert_who_discovers_a_conflict_is_replaced(app: &TestApp) {
         .review(Some(&token))
         .await
         .open_assignment(pb::OpenAssignmentRequest {
-            name: assignment,
+            name: assignment.clone(),
             request_id: String::new(),
         })
         .await
         .unwrap_err();
     assert_eq!(reason_of(&withdrawn), "ASSIGNMENT_WITHDRAWN");
+    // Nor is it scored: the same reason, not that of a sealed sheet.
+    let unscored = app
+        .review(Some(&token))
+        .await
+        .save_score_sheet(pb::SaveScoreSheetRequest {
+            assignment,
+            score_sheet: Some(sheet("0.8")),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(unscored.code(), Code::FailedPrecondition);
+    assert_eq!(reason_of(&unscored), "ASSIGNMENT_WITHDRAWN");
+    assert!(unscored.message().contains("withdrawn"), "{unscored:?}");
 }
 
 async fn the_chair_reopens_sealed_sheets_and_the_old_ones_stay_on_record(app: &TestApp) {
@@ -1744,6 +1758,55 @@ async fn a_round_of_twenty_applications_and_thirty_experts_is_reviewed_end_to_en
     );
 }
 
+/// Ruling REPLACE_WINNER ranks the applications inside its write transaction, on that
+/// transaction's connection: a server whose pool holds one connection still rules, where a
+/// second connection would wait for the first until the pool times out.
+async fn a_ruling_that_replaces_the_winner_needs_no_second_connection(app: &TestApp) {
+    let cast = app.cast().await;
+    let (challenge, applications, teams, chair) = scored_round(app, &cast).await;
+    app.review(Some(&chair))
+        .await
+        .propose_winners(pb::ProposeWinnersRequest {
+            challenge: challenge.name.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let filed = app
+        .review(Some(&teams[2].lead))
+        .await
+        .file_objection(pb::FileObjectionRequest {
+            parent: challenge.name.clone(),
+            objection: Some(objection(&applications[0], "赵六")),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .objection
+        .unwrap();
+    let mut config = crate::support::test_config(&app.db);
+    config.db_max_connections = 1;
+    let small = TestApp::spawn_with(app.db.clone(), app.clock.clone(), config).await;
+    let ruled = small
+        .review(Some(&cast.admin))
+        .await
+        .rule_on_objection(pb::RuleOnObjectionRequest {
+            name: filed.name,
+            outcome: pb::ObjectionState::Upheld as i32,
+            remedy: pb::ObjectionRemedy::ReplaceWinner as i32,
+            reason: "经核查，检测数据确有不一致之处。".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("ruled with one connection")
+        .into_inner();
+    let restarted = ruled.public_notice.unwrap();
+    assert_eq!(restarted.round, 2);
+    assert_eq!(restarted.proposed_winners[0].application, applications[1]);
+    small.take_server().shutdown().await;
+}
+
 on_both_backends!(
     every_kind_of_conflict_keeps_an_expert_off_the_application,
     an_expert_who_discovers_a_conflict_is_replaced,
@@ -1751,6 +1814,7 @@ on_both_backends!(
     a_team_reads_its_result_without_knowing_who_scored_it,
     a_round_of_twenty_applications_and_thirty_experts_is_reviewed_end_to_end,
     winners_go_through_the_public_notice_and_objections_before_appointment,
+    a_ruling_that_replaces_the_winner_needs_no_second_connection,
     nothing_is_proposed_before_the_ranking_is_complete,
     sheets_are_sealed_and_nobody_sees_scores_before_sealing_their_own,
     the_bureau_keeps_the_pool_and_experts_keep_their_own_profile,
