@@ -189,6 +189,9 @@ mod tests {
         }
         // One 19 MiB work area per hashing thread at most; before, 19 MiB more per call.
         let grown = rss_kib().unwrap_or(start).saturating_sub(start);
-        assert!(grown < 48 * 1024, "grew by {grown} KiB over 12 verifications");
+        assert!(
+            grown < 48 * 1024,
+            "grew by {grown} KiB over 12 verifications"
+        );
     }
 }

@@ -1,6 +1,5 @@
 //! Opening the database, migrating it, and transactions.
 
-use std::sync::Arc;
 use crate::StoreError;
 use crate::audit;
 use crate::change::Change;
@@ -9,6 +8,7 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{Any, AnyPool, Executor, SqlSafeStr};
 use std::borrow::Cow;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Which SQL dialect the pool speaks.
