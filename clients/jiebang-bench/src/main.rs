@@ -70,9 +70,20 @@ pub struct Args {
     /// The server binary; default: `jiebang-server` beside this one.
     #[arg(long)]
     pub server_bin: Option<PathBuf>,
+    /// Extra settings for the server, `JIEBANG_NAME=value`; repeatable. The database ceiling
+    /// follows JIEBANG_DB_MAX_CONNECTIONS when it is given here.
+    #[arg(long = "server-env", value_parser = parse_env)]
+    pub server_env: Vec<(String, String)>,
     /// A few seconds with tiny sizes: checks that everything works, measures nothing useful.
     #[arg(long)]
     pub smoke: bool,
+}
+
+fn parse_env(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if key.starts_with("JIEBANG_") => Ok((key.into(), value.into())),
+        _ => Err(format!("`{text}` is not JIEBANG_NAME=value")),
+    }
 }
 
 mod humantime_secs {

@@ -18,9 +18,15 @@ use std::time::{Duration, Instant};
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
 
-/// The server's own pool size (JIEBANG_DB_MAX_CONNECTIONS default): the database ceiling
+/// The server's pool size (JIEBANG_DB_MAX_CONNECTIONS, default 16): the database ceiling
 /// gets the same.
-const SERVER_POOL: u32 = 16;
+fn server_pool(args: &Args) -> u32 {
+    args.server_env
+        .iter()
+        .find(|(k, _)| k == "JIEBANG_DB_MAX_CONNECTIONS")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(16)
+}
 
 pub async fn run(args: &Args) -> Result<Results> {
     let dir = std::env::temp_dir().join(format!("jiebang-bench-{}", uuid::Uuid::new_v4().simple()));
@@ -36,7 +42,7 @@ pub async fn run(args: &Args) -> Result<Results> {
         args.backend,
         dir.display()
     );
-    let server = ServerProcess::start(&binary, &dir, &database.url)?;
+    let server = ServerProcess::start(&binary, &dir, &database.url, &args.server_env)?;
     let outcome = measure_all(args, &server, &database).await;
     server.stop();
     database.drop().await;
@@ -90,7 +96,11 @@ async fn measure_all(args: &Args, server: &ServerProcess, database: &Database) -
     ));
 
     eprintln!("bench: database ceiling (one-row INSERT transactions)…");
-    let (insert, observed) = observe(pid, insert_ceiling(&database.url, c, args.duration)).await;
+    let (insert, observed) = observe(
+        pid,
+        insert_ceiling(&database.url, server_pool(args), c, args.duration),
+    )
+    .await;
     let insert = (insert?, observed);
     rows.push(Row::new(
         "ceiling: one-row INSERT transaction",
@@ -295,9 +305,14 @@ async fn observe<T>(pid: u32, work: impl std::future::Future<Output = T>) -> (T,
     )
 }
 
-async fn insert_ceiling(url: &str, concurrency: usize, duration: Duration) -> Result<Outcome> {
+async fn insert_ceiling(
+    url: &str,
+    pool: u32,
+    concurrency: usize,
+    duration: Duration,
+) -> Result<Outcome> {
     let mut options = jiebang_storage::StoreOptions::new(url);
-    options.max_connections = SERVER_POOL;
+    options.max_connections = pool;
     let store = jiebang_storage::Store::open(&options)
         .await
         .context("open the server's database for the insert ceiling")?;

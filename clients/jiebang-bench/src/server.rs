@@ -33,8 +33,14 @@ pub fn default_binary() -> Result<PathBuf> {
 }
 
 impl ServerProcess {
-    pub fn start(binary: &Path, data_dir: &Path, database_url: &str) -> Result<Self> {
-        let mut child = Command::new(binary)
+    pub fn start(
+        binary: &Path,
+        data_dir: &Path,
+        database_url: &str,
+        extra_env: &[(String, String)],
+    ) -> Result<Self> {
+        let mut command = Command::new(binary);
+        command
             .current_dir(data_dir)
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -49,7 +55,11 @@ impl ServerProcess {
             // The deadline burst moves the clock across the deadline mid-burst.
             .env("JIEBANG_DEMO_CLOCK", "true")
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::inherit());
+        for (key, value) in extra_env {
+            command.env(key, value);
+        }
+        let mut child = command
             .spawn()
             .with_context(|| format!("cannot start {}", binary.display()))?;
         let stdout = child.stdout.take().context("server stdout")?;

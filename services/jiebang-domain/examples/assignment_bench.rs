@@ -2,13 +2,18 @@
 //!
 //! ```sh
 //! cargo run --release -p jiebang-domain --example assignment_bench -- \
-//!     --applications 5000 --experts 2000 --k 7 --candidates 200 [--write instance.txt]
+//!     --applications 5000 --experts 2000 --k 7 --candidates 200 [--seed 7] [--spread 1] \
+//!     [--write instance.txt]
 //! ```
 //!
 //! Instances are realistic and sparse: each application has `candidates` experts from its own
 //! and neighbouring fields (others being conflicted or unrelated), affinities 0–100 from field
 //! and keyword overlap, loads 15–25. `--write` saves the instance so
 //! `bench/assignment/ortools_check.py` can solve it independently with OR-Tools.
+//!
+//! `--spread S` (a stress test, default 1) multiplies every affinity by `S` and adds a random
+//! 0..S−1, so affinities take about `100 × S` distinct values instead of about 100; with the
+//! default the instance is unchanged.
 
 use jiebang_domain::review::assignment::{Candidate, Demand, Instance, solve};
 use std::io::Write;
@@ -34,7 +39,14 @@ fn arg(args: &[String], name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-fn instance(applications: usize, experts: usize, k: u32, candidates: usize, seed: u64) -> Instance {
+fn instance(
+    applications: usize,
+    experts: usize,
+    k: u32,
+    candidates: usize,
+    seed: u64,
+    spread: u64,
+) -> Instance {
     let mut rng = Lcg(seed);
     let fields = 20;
     let expert_field: Vec<usize> = (0..experts).map(|_| rng.next(fields) as usize).collect();
@@ -64,7 +76,11 @@ fn instance(applications: usize, experts: usize, k: u32, candidates: usize, seed
                     }
                     let e = pool[rng.next(pool.len() as u64) as usize];
                     let base = if f == field { 60 } else { 20 };
-                    chosen.entry(e).or_insert(base + rng.next(41) as i64);
+                    let mut affinity = base + rng.next(41) as i64;
+                    if spread > 1 {
+                        affinity = affinity * spread as i64 + rng.next(spread) as i64;
+                    }
+                    chosen.entry(e).or_insert(affinity);
                 }
                 Demand {
                     experts_needed: k,
@@ -86,8 +102,9 @@ fn main() -> std::io::Result<()> {
     let k = arg(&args, "--k", 7) as u32;
     let candidates = arg(&args, "--candidates", 200);
     let seed = arg(&args, "--seed", 7) as u64;
+    let spread = arg(&args, "--spread", 1).max(1) as u64;
     let build = Instant::now();
-    let inst = instance(applications, experts, k, candidates, seed);
+    let inst = instance(applications, experts, k, candidates, seed, spread);
     let edges: usize = inst.applications.iter().map(|a| a.candidates.len()).sum();
     let built = build.elapsed();
     if let Some(i) = args.iter().position(|a| a == "--write") {

@@ -7,14 +7,19 @@
 //! source ──(load, 0)──▶ expert ──(1, −affinity)──▶ application ──(k, 0)──▶ sink
 //! ```
 //!
-//! with successive shortest paths: Dijkstra on reduced costs (Johnson potentials) finds the
-//! cheapest augmenting distance, then a blocking flow (Dinic) pushes every augmenting path of
-//! that distance at once. Each phase keeps the flow minimum-cost for its value, so the final
-//! flow of value `k × applications` is optimal. Ties are broken by input order, so the same
-//! input always gives the same assignment.
+//! Pins are fixed first (they only reduce loads and seats); the rest is solved by successive
+//! shortest paths (submodule `primal_dual`): Dijkstra on reduced costs (Johnson potentials)
+//! finds the cheapest augmenting distance, then depth-first rounds push every augmenting path
+//! of that distance. Every unit travels a shortest augmenting path, so the flow stays
+//! minimum-cost for its value and the final flow of value `k × applications` is optimal; if
+//! the loads cannot fill every seat, the flow is a minimum-cost maximum flow and the
+//! applications it leaves short are reported. Experts, pairs and applications are always
+//! visited in index order, so the same input always gives the same assignment.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+mod bucket_queue;
+mod primal_dual;
+#[cfg(test)]
+mod reference;
 
 /// An instance. Indices are positions in `expert_loads` and `applications`.
 #[derive(Debug, Clone, Default)]
@@ -81,361 +86,166 @@ impl Shortfall {
 
 /// Solves an instance exactly; see the module comment.
 pub fn solve(instance: &Instance) -> Result<Assignment, Infeasible> {
-    let experts = instance.expert_loads.len();
-    let mut loads = instance.expert_loads.clone();
-    let mut pinned: Vec<Vec<usize>> = vec![Vec::new(); instance.applications.len()];
-    let mut pinned_affinity = 0i64;
-
-    // Pins first: they are fixed, so they only reduce what remains to be decided.
-    for (a, demand) in instance.applications.iter().enumerate() {
-        for &e in &demand.pinned {
-            let Some(candidate) = demand
-                .candidates
-                .iter()
-                .filter(|c| c.expert == e)
-                .max_by_key(|c| c.affinity)
-            else {
-                return Err(Infeasible::BadPin {
-                    application: a,
-                    expert: e,
-                    why: "the pair is conflicted or forbidden",
-                });
-            };
-            if pinned[a].contains(&e) {
-                continue;
-            }
-            if loads.get(e).copied().unwrap_or(0) == 0 {
-                return Err(Infeasible::BadPin {
-                    application: a,
-                    expert: e,
-                    why: "the expert is pinned beyond their load",
-                });
-            }
-            if pinned[a].len() as u32 >= demand.experts_needed {
-                return Err(Infeasible::BadPin {
-                    application: a,
-                    expert: e,
-                    why: "more experts are pinned than the application needs",
-                });
-            }
-            loads[e] -= 1;
-            pinned[a].push(e);
-            pinned_affinity += candidate.affinity;
-        }
-    }
-
-    // Each application must have enough distinct candidates left.
-    let mut short = Vec::new();
-    let mut candidates: Vec<Vec<Candidate>> = Vec::with_capacity(instance.applications.len());
-    for (a, demand) in instance.applications.iter().enumerate() {
-        let mut best: Vec<Candidate> = Vec::new();
-        for c in &demand.candidates {
-            if c.expert >= experts || pinned[a].contains(&c.expert) || loads[c.expert] == 0 {
-                continue;
-            }
-            match best.iter_mut().find(|b| b.expert == c.expert) {
-                Some(b) => b.affinity = b.affinity.max(c.affinity),
-                None => best.push(*c),
-            }
-        }
-        let needed = demand.experts_needed - pinned[a].len() as u32;
-        if (best.len() as u32) < needed {
-            short.push(Shortfall {
-                application: a,
-                available: best.len() as u32 + pinned[a].len() as u32,
-                needed: demand.experts_needed,
-            });
-        }
-        candidates.push(best);
-    }
-    if !short.is_empty() {
-        return Err(Infeasible::TooFewCandidates(short));
-    }
-
-    let needs: Vec<u32> = instance
-        .applications
-        .iter()
-        .zip(&pinned)
-        .map(|(d, p)| d.experts_needed - p.len() as u32)
-        .collect();
-    let mut flow = Network::build(&loads, &candidates, &needs);
-    let required: i64 = needs.iter().map(|&n| i64::from(n)).sum();
-    let pushed = flow.min_cost_flow(required);
-    let mut experts_of = pinned;
-    for (a, list) in flow.assigned(candidates.len()).into_iter().enumerate() {
-        experts_of[a].extend(list);
-    }
-    if pushed < required {
-        let short = instance
-            .applications
-            .iter()
-            .enumerate()
-            .filter(|(a, d)| (experts_of[*a].len() as u32) < d.experts_needed)
-            .map(|(a, d)| Shortfall {
-                application: a,
-                available: experts_of[a].len() as u32,
-                needed: d.experts_needed,
-            })
-            .collect();
-        return Err(Infeasible::LoadsTooSmall(short));
-    }
-    for list in &mut experts_of {
-        list.sort_unstable();
-    }
-    let total_affinity = pinned_affinity + flow.assigned_affinity();
-    Ok(Assignment {
-        experts: experts_of,
-        total_affinity,
-    })
+    let remaining = Remaining::after_pins(instance)?;
+    let outcome = primal_dual::solve(&remaining.loads, &remaining.needs, &remaining.pairs());
+    remaining.finish(instance, outcome)
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Edge {
-    to: usize,
-    /// Index of the reverse edge in `edges`.
-    rev: usize,
-    cap: i64,
-    cost: i64,
+/// What is left to decide once the pins are fixed: loads and seats net of the pins, and per
+/// application its distinct candidates with load left (see [`primal_dual::Pairs`]).
+struct Remaining {
+    loads: Vec<u32>,
+    needs: Vec<u32>,
+    pinned: Vec<Vec<usize>>,
+    pinned_affinity: i64,
+    start: Vec<u32>,
+    expert: Vec<u32>,
+    affinity: Vec<i64>,
 }
 
-/// The residual network of one instance.
-struct Network {
-    edges: Vec<Edge>,
-    /// Edge indices leaving each node, in insertion order (which makes the result
-    /// deterministic).
-    adjacency: Vec<Vec<usize>>,
-    source: usize,
-    sink: usize,
-    experts: usize,
-    /// (expert, application, edge index) of every expert→application edge.
-    pairs: Vec<(usize, usize, usize)>,
-}
+impl Remaining {
+    fn after_pins(instance: &Instance) -> Result<Self, Infeasible> {
+        let experts = instance.expert_loads.len();
+        let mut loads = instance.expert_loads.clone();
+        let mut pinned: Vec<Vec<usize>> = vec![Vec::new(); instance.applications.len()];
+        let mut pinned_affinity = 0i64;
 
-const INF: i64 = i64::MAX / 4;
-
-impl Network {
-    fn build(loads: &[u32], candidates: &[Vec<Candidate>], needs: &[u32]) -> Self {
-        let experts = loads.len();
-        let nodes = experts + candidates.len() + 2;
-        let mut net = Self {
-            edges: Vec::new(),
-            adjacency: vec![Vec::new(); nodes],
-            source: nodes - 2,
-            sink: nodes - 1,
-            experts,
-            pairs: Vec::new(),
-        };
-        for (e, &load) in loads.iter().enumerate() {
-            if load > 0 {
-                net.add(net.source, e, i64::from(load), 0);
-            }
-        }
-        for (a, list) in candidates.iter().enumerate() {
-            for c in list {
-                let index = net.add(c.expert, experts + a, 1, -c.affinity);
-                net.pairs.push((c.expert, a, index));
-            }
-        }
-        for (a, &need) in needs.iter().enumerate() {
-            if need > 0 {
-                net.add(experts + a, net.sink, i64::from(need), 0);
-            }
-        }
-        net
-    }
-
-    fn add(&mut self, from: usize, to: usize, cap: i64, cost: i64) -> usize {
-        let index = self.edges.len();
-        self.edges.push(Edge {
-            to,
-            rev: index + 1,
-            cap,
-            cost,
-        });
-        self.edges.push(Edge {
-            to: from,
-            rev: index,
-            cap: 0,
-            cost: -cost,
-        });
-        self.adjacency[from].push(index);
-        self.adjacency[to].push(index + 1);
-        index
-    }
-
-    /// Initial potentials: the shortest distances from the source in the (acyclic) initial
-    /// network, so every reduced cost starts non-negative despite the negative affinities.
-    fn initial_potentials(&self) -> Vec<i64> {
-        let mut pi = vec![INF; self.adjacency.len()];
-        pi[self.source] = 0;
-        // Layers: source → experts → applications → sink.
-        for &i in &self.adjacency[self.source] {
-            let e = self.edges[i];
-            if e.cap > 0 {
-                pi[e.to] = pi[e.to].min(0);
-            }
-        }
-        for &(expert, _, index) in &self.pairs {
-            let e = self.edges[index];
-            if pi[expert] < INF {
-                pi[e.to] = pi[e.to].min(pi[expert] + e.cost);
-            }
-        }
-        let apps = self.experts..self.source;
-        for node in apps {
-            if pi[node] < INF {
-                pi[self.sink] = pi[self.sink].min(pi[node]);
-            }
-        }
-        for p in &mut pi {
-            if *p == INF {
-                *p = 0;
-            }
-        }
-        pi
-    }
-
-    /// Pushes up to `required` units at minimum cost; returns how many were pushed.
-    fn min_cost_flow(&mut self, required: i64) -> i64 {
-        let nodes = self.adjacency.len();
-        let mut pi = self.initial_potentials();
-        let mut pushed = 0;
-        let mut dist = vec![INF; nodes];
-        let mut level = vec![usize::MAX; nodes];
-        let mut next_arc = vec![0usize; nodes];
-        while pushed < required {
-            // Dijkstra on reduced costs.
-            dist.fill(INF);
-            dist[self.source] = 0;
-            let mut heap = BinaryHeap::new();
-            heap.push(Reverse((0i64, self.source)));
-            while let Some(Reverse((d, u))) = heap.pop() {
-                if d > dist[u] {
+        // Pins first: they are fixed, so they only reduce what remains to be decided.
+        for (a, demand) in instance.applications.iter().enumerate() {
+            for &e in &demand.pinned {
+                let Some(candidate) = demand
+                    .candidates
+                    .iter()
+                    .filter(|c| c.expert == e)
+                    .max_by_key(|c| c.affinity)
+                else {
+                    return Err(Infeasible::BadPin {
+                        application: a,
+                        expert: e,
+                        why: "the pair is conflicted or forbidden",
+                    });
+                };
+                if pinned[a].contains(&e) {
                     continue;
                 }
-                for &i in &self.adjacency[u] {
-                    let e = self.edges[i];
-                    if e.cap <= 0 {
-                        continue;
-                    }
-                    let nd = d + e.cost + pi[u] - pi[e.to];
-                    if nd < dist[e.to] {
-                        dist[e.to] = nd;
-                        heap.push(Reverse((nd, e.to)));
-                    }
+                if loads.get(e).copied().unwrap_or(0) == 0 {
+                    return Err(Infeasible::BadPin {
+                        application: a,
+                        expert: e,
+                        why: "the expert is pinned beyond their load",
+                    });
                 }
-            }
-            if dist[self.sink] >= INF {
-                break;
-            }
-            for v in 0..nodes {
-                if dist[v] < INF {
-                    pi[v] += dist[v];
+                if pinned[a].len() as u32 >= demand.experts_needed {
+                    return Err(Infeasible::BadPin {
+                        application: a,
+                        expert: e,
+                        why: "more experts are pinned than the application needs",
+                    });
                 }
-            }
-            // Blocking flow on the admissible subgraph (reduced cost 0, capacity left).
-            loop {
-                level.fill(usize::MAX);
-                level[self.source] = 0;
-                let mut queue = std::collections::VecDeque::from([self.source]);
-                while let Some(u) = queue.pop_front() {
-                    for &i in &self.adjacency[u] {
-                        let e = self.edges[i];
-                        if e.cap > 0 && level[e.to] == usize::MAX && e.cost + pi[u] - pi[e.to] == 0
-                        {
-                            level[e.to] = level[u] + 1;
-                            queue.push_back(e.to);
-                        }
-                    }
-                }
-                if level[self.sink] == usize::MAX {
-                    break;
-                }
-                next_arc.fill(0);
-                loop {
-                    let sent =
-                        self.augment(self.source, required - pushed, &level, &mut next_arc, &pi);
-                    if sent == 0 {
-                        break;
-                    }
-                    pushed += sent;
-                    if pushed >= required {
-                        return pushed;
-                    }
-                }
+                loads[e] -= 1;
+                pinned[a].push(e);
+                pinned_affinity += candidate.affinity;
             }
         }
-        pushed
-    }
 
-    /// One augmenting path along the level graph (iterative, so deep graphs cannot overflow
-    /// the stack); returns the amount pushed.
-    fn augment(
-        &mut self,
-        source: usize,
-        limit: i64,
-        level: &[usize],
-        next_arc: &mut [usize],
-        pi: &[i64],
-    ) -> i64 {
-        let mut path: Vec<usize> = Vec::new();
-        let mut u = source;
-        loop {
-            if u == self.sink {
-                let amount = path
-                    .iter()
-                    .map(|&i| self.edges[i].cap)
-                    .min()
-                    .unwrap_or(0)
-                    .min(limit);
-                for &i in &path {
-                    self.edges[i].cap -= amount;
-                    let rev = self.edges[i].rev;
-                    self.edges[rev].cap += amount;
+        // Each application must have enough distinct candidates left. An expert listed twice
+        // counts once, at the position of their first listing, with the larger affinity.
+        let mut short = Vec::new();
+        let mut start = Vec::with_capacity(instance.applications.len() + 1);
+        let mut expert = Vec::new();
+        let mut affinity = Vec::new();
+        // Per expert: the application that last listed them (as index + 1), and where.
+        let mut listed_by = vec![0usize; experts];
+        let mut listed_at = vec![0usize; experts];
+        start.push(0u32);
+        for (a, demand) in instance.applications.iter().enumerate() {
+            let first = expert.len();
+            for c in &demand.candidates {
+                let e = c.expert;
+                if e >= experts || pinned[a].contains(&e) || loads[e] == 0 {
+                    continue;
                 }
-                return amount;
-            }
-            let mut advanced = false;
-            while next_arc[u] < self.adjacency[u].len() {
-                let i = self.adjacency[u][next_arc[u]];
-                let e = self.edges[i];
-                if e.cap > 0 && level[e.to] == level[u] + 1 && e.cost + pi[u] - pi[e.to] == 0 {
-                    path.push(i);
-                    u = e.to;
-                    advanced = true;
-                    break;
+                if listed_by[e] == a + 1 {
+                    let at = listed_at[e];
+                    affinity[at] = c.affinity.max(affinity[at]);
+                } else {
+                    listed_by[e] = a + 1;
+                    listed_at[e] = expert.len();
+                    expert.push(e as u32);
+                    affinity.push(c.affinity);
                 }
-                next_arc[u] += 1;
             }
-            if !advanced {
-                // Dead end: retreat and never try this arc again in this phase.
-                let Some(i) = path.pop() else {
-                    return 0;
-                };
-                let from = self.edges[self.edges[i].rev].to;
-                next_arc[from] += 1;
-                u = from;
+            start.push(expert.len() as u32);
+            let distinct = (expert.len() - first) as u32;
+            let needed = demand.experts_needed - pinned[a].len() as u32;
+            if distinct < needed {
+                short.push(Shortfall {
+                    application: a,
+                    available: distinct + pinned[a].len() as u32,
+                    needed: demand.experts_needed,
+                });
             }
         }
-    }
-
-    /// Per application, the experts whose edge carries flow.
-    fn assigned(&self, applications: usize) -> Vec<Vec<usize>> {
-        let mut out = vec![Vec::new(); applications];
-        for &(expert, a, index) in &self.pairs {
-            if self.edges[index].cap == 0 {
-                out[a].push(expert);
-            }
+        if !short.is_empty() {
+            return Err(Infeasible::TooFewCandidates(short));
         }
-        out
-    }
 
-    fn assigned_affinity(&self) -> i64 {
-        self.pairs
+        let needs = instance
+            .applications
             .iter()
-            .filter(|(_, _, index)| self.edges[*index].cap == 0)
-            .map(|(_, _, index)| -self.edges[*index].cost)
-            .sum()
+            .zip(&pinned)
+            .map(|(d, p)| d.experts_needed - p.len() as u32)
+            .collect();
+        Ok(Self {
+            loads,
+            needs,
+            pinned,
+            pinned_affinity,
+            start,
+            expert,
+            affinity,
+        })
+    }
+
+    fn pairs(&self) -> primal_dual::Pairs<'_> {
+        primal_dual::Pairs {
+            start: &self.start,
+            expert: &self.expert,
+            affinity: &self.affinity,
+        }
+    }
+
+    fn finish(
+        self,
+        instance: &Instance,
+        outcome: primal_dual::Outcome,
+    ) -> Result<Assignment, Infeasible> {
+        let required: u64 = self.needs.iter().map(|&n| u64::from(n)).sum();
+        let mut experts_of = self.pinned;
+        for (list, assigned) in experts_of.iter_mut().zip(outcome.assigned) {
+            list.extend(assigned);
+        }
+        if outcome.filled < required {
+            let short = instance
+                .applications
+                .iter()
+                .enumerate()
+                .filter(|(a, d)| (experts_of[*a].len() as u32) < d.experts_needed)
+                .map(|(a, d)| Shortfall {
+                    application: a,
+                    available: experts_of[a].len() as u32,
+                    needed: d.experts_needed,
+                })
+                .collect();
+            return Err(Infeasible::LoadsTooSmall(short));
+        }
+        for list in &mut experts_of {
+            list.sort_unstable();
+        }
+        Ok(Assignment {
+            experts: experts_of,
+            total_affinity: self.pinned_affinity + outcome.affinity,
+        })
     }
 }
 
@@ -723,5 +533,197 @@ mod tests {
             solved > 100,
             "enough feasible instances were checked: {solved}"
         );
+    }
+
+    /// A random instance of up to 30 experts and 25 applications: affinity ranges from heavy
+    /// ties (0–2) to wide (about a million, some negative), duplicate listings, pins, and
+    /// loads that are often too small.
+    fn medium_instance(rng: &mut Lcg) -> Instance {
+        let experts = 2 + rng.next(29) as usize;
+        let apps = 1 + rng.next(25) as usize;
+        let k = 1 + rng.next(4) as u32;
+        let spread = [3u64, 100, 1_000_003][rng.next(3) as usize];
+        let density = 3 + rng.next(7);
+        Instance {
+            expert_loads: (0..experts).map(|_| rng.next(5) as u32).collect(),
+            applications: (0..apps)
+                .map(|_| {
+                    let mut candidates = Vec::new();
+                    for e in 0..experts {
+                        if rng.next(10) < density {
+                            let affinity = rng.next(spread) as i64 - (spread / 4) as i64;
+                            candidates.push(Candidate {
+                                expert: e,
+                                affinity,
+                            });
+                            if rng.next(20) == 0 {
+                                candidates.push(Candidate {
+                                    expert: e,
+                                    affinity: affinity + rng.next(5) as i64 - 2,
+                                });
+                            }
+                        }
+                    }
+                    let pinned = if !candidates.is_empty() && rng.next(6) == 0 {
+                        vec![candidates[rng.next(candidates.len() as u64) as usize].expert]
+                    } else {
+                        vec![]
+                    };
+                    Demand {
+                        experts_needed: k,
+                        candidates,
+                        pinned,
+                    }
+                })
+                .collect(),
+        }
+    }
+
+    /// Runs the primal–dual solver and the previous one on what remains after the pins; checks
+    /// the primal–dual flow is valid and that both fill the same number of seats at the same
+    /// total affinity (both are minimum-cost maximum flows). Returns whether all seats were
+    /// filled, or `None` if the pins or candidates already rule the instance out.
+    fn check_against_reference(instance: &Instance) -> Option<bool> {
+        let remaining = Remaining::after_pins(instance).ok()?;
+        let pairs = remaining.pairs();
+        let new = primal_dual::solve(&remaining.loads, &remaining.needs, &pairs);
+
+        let apps = remaining.needs.len();
+        let candidates: Vec<Vec<Candidate>> = (0..apps)
+            .map(|a| {
+                (pairs.start[a] as usize..pairs.start[a + 1] as usize)
+                    .map(|i| Candidate {
+                        expert: pairs.expert[i] as usize,
+                        affinity: pairs.affinity[i],
+                    })
+                    .collect()
+            })
+            .collect();
+        let required: i64 = remaining.needs.iter().map(|&n| i64::from(n)).sum();
+        let mut old = reference::Network::build(&remaining.loads, &candidates, &remaining.needs);
+        let pushed = old.min_cost_flow(required);
+        assert_eq!(new.filled as i64, pushed, "same flow value on {instance:?}");
+        assert_eq!(
+            new.affinity,
+            old.assigned_affinity(),
+            "same optimum on {instance:?}"
+        );
+
+        let mut used = vec![0u32; remaining.loads.len()];
+        let mut total = 0;
+        for (a, experts) in new.assigned.iter().enumerate() {
+            assert!(experts.len() as u32 <= remaining.needs[a], "within seats");
+            let mut distinct = experts.clone();
+            distinct.sort_unstable();
+            distinct.dedup();
+            assert_eq!(distinct.len(), experts.len(), "distinct experts");
+            for &e in experts {
+                let c = candidates[a].iter().find(|c| c.expert == e);
+                total += c.expect("only candidate pairs").affinity;
+                used[e] += 1;
+            }
+        }
+        assert_eq!(total, new.affinity, "reported affinity matches the pairs");
+        assert_eq!(
+            new.assigned.iter().map(Vec::len).sum::<usize>() as u64,
+            new.filled
+        );
+        for (e, &n) in used.iter().enumerate() {
+            assert!(n <= remaining.loads[e], "expert {e} within load");
+        }
+        Some(new.filled as i64 == required)
+    }
+
+    #[test]
+    fn primal_dual_matches_the_previous_solver_on_random_instances() {
+        let mut rng = Lcg(7);
+        let (mut full, mut short) = (0, 0);
+        for _ in 0..600 {
+            let instance = medium_instance(&mut rng);
+            match check_against_reference(&instance) {
+                Some(true) => {
+                    full += 1;
+                    let result = solve(&instance).unwrap();
+                    assert_valid(&instance, &result);
+                }
+                Some(false) => {
+                    short += 1;
+                    assert!(matches!(
+                        solve(&instance),
+                        Err(Infeasible::LoadsTooSmall(_))
+                    ));
+                }
+                None => {}
+            }
+        }
+        assert!(
+            full > 100 && short > 50,
+            "both kinds were checked: {full} fully solved, {short} short of load"
+        );
+    }
+
+    #[test]
+    fn primal_dual_matches_the_previous_solver_on_a_benchmark_shaped_instance() {
+        // Like the benchmark: fields, 60 candidates per application, k = 7, loads 15–25,
+        // affinities 20–100 with many ties.
+        let mut rng = Lcg(11);
+        let (experts, apps, fields) = (120usize, 300usize, 6u64);
+        let field: Vec<u64> = (0..experts).map(|_| rng.next(fields)).collect();
+        let instance = Instance {
+            expert_loads: (0..experts).map(|_| 15 + rng.next(11) as u32).collect(),
+            applications: (0..apps)
+                .map(|_| {
+                    let own = rng.next(fields);
+                    let mut candidates = Vec::new();
+                    for (e, &f) in field.iter().enumerate() {
+                        if rng.next(2) == 0 && candidates.len() < 60 {
+                            let base = if f == own { 60 } else { 20 };
+                            candidates.push(Candidate {
+                                expert: e,
+                                affinity: base + rng.next(41) as i64,
+                            });
+                        }
+                    }
+                    Demand {
+                        experts_needed: 7,
+                        candidates,
+                        pinned: vec![],
+                    }
+                })
+                .collect(),
+        };
+        assert_eq!(check_against_reference(&instance), Some(true));
+        let result = solve(&instance).unwrap();
+        assert_valid(&instance, &result);
+    }
+
+    #[test]
+    fn the_bucket_queue_pops_in_key_order_past_its_buckets() {
+        let mut queue = bucket_queue::BucketQueue::new();
+        for (key, node) in [(5, 1), (0, 2), (1 << 20, 3), (5, 4), (4095, 5), (4096, 6)] {
+            queue.push(key, node);
+        }
+        let mut popped = vec![queue.pop().unwrap()];
+        queue.push(7, 7);
+        queue.push(1 << 40, 8);
+        while let Some(entry) = queue.pop() {
+            popped.push(entry);
+        }
+        let keys: Vec<i64> = popped.iter().map(|&(k, _)| k).collect();
+        assert_eq!(keys, [0, 5, 5, 7, 4095, 4096, 1 << 20, 1 << 40]);
+        let mut nodes: Vec<u32> = popped.iter().map(|&(_, n)| n).collect();
+        nodes.sort_unstable();
+        assert_eq!(nodes, [1, 2, 3, 4, 5, 6, 7, 8]);
+
+        // `clear` forgets what is left and starts the keys again from 0.
+        queue.clear();
+        queue.push(3, 1);
+        queue.push(10, 2);
+        queue.push(5000, 3);
+        assert_eq!(queue.pop(), Some((3, 1)));
+        queue.clear();
+        queue.push(0, 4);
+        assert_eq!(queue.pop(), Some((0, 4)));
+        assert_eq!(queue.pop(), None);
     }
 }
