@@ -96,6 +96,13 @@ pub(crate) async fn settle_challenge(
     request_digest: &str,
     now: Timestamp,
 ) -> Result<Option<Change>, ApiError> {
+    // Two projects ending at once in two transactions would each see the other still ACTIVE
+    // and neither would settle the challenge. Whoever locks the challenge second reads the
+    // project states after the first has committed (read committed: each statement sees what
+    // was committed before it began), so one of them settles it.
+    let challenge = &challenges::get_exclusive(tx, &challenge.id)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt("project without challenge".into()))?;
     let states = rows::project_states(tx.conn(), &challenge.id).await?;
     if states.iter().any(|s| s == "ACTIVE")
         || !matches!(

@@ -139,6 +139,23 @@ pub async fn get_shared(tx: &mut Tx, id: &str) -> Result<Option<Challenge>, Stor
     row.as_ref().map(from_row).transpose()
 }
 
+/// Reads a challenge inside a write transaction and locks it for this transaction alone
+/// (PostgreSQL `FOR UPDATE`; SQLite's single writer gives the same): for a decision that
+/// depends on rows other transactions may be changing at the same time, such as whether the
+/// challenge's last running project just ended.
+pub async fn get_exclusive(tx: &mut Tx, id: &str) -> Result<Option<Challenge>, StoreError> {
+    let lock = match tx.dialect() {
+        crate::Dialect::Postgres => " FOR UPDATE",
+        crate::Dialect::Sqlite => "",
+    };
+    let sql = format!("SELECT {COLUMNS} FROM challenges WHERE id = $1{lock}");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(tx.conn())
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
 /// What a listing asks for. Visibility is part of the query so pages are never short because
 /// of rows the caller may not see.
 #[derive(Debug, Clone, Default)]

@@ -590,7 +590,49 @@ async fn a_failure_ending_the_last_project_fails_the_challenge_on_record(app: &T
     );
 }
 
+/// Every racer of a horse race fails at the same moment, each in its own transaction: the
+/// challenge still ends, FAILED, exactly once.
+async fn racers_ending_at_once_still_end_the_challenge(app: &TestApp) {
+    let (cast, runners) = race(app).await;
+    let endings = runners.iter().map(|(project, _)| {
+        record_failure(
+            app,
+            &cast.admin,
+            project,
+            failure(pb::FailureKind::Exempt, &[]),
+        )
+    });
+    for ended in futures::future::join_all(endings).await {
+        ended.expect("each failure is recorded");
+    }
+    assert_eq!(
+        challenge_state(app, &cast, &runners[0].0).await,
+        pb::ChallengeState::Failed as i32,
+        "the last of the concurrent endings settles the challenge"
+    );
+    let challenge = project(app, &cast.admin, &runners[0].0).await.challenge;
+    let records = app
+        .audit(Some(&cast.admin))
+        .await
+        .list_audit_records(pb::ListAuditRecordsRequest {
+            chain: challenge,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .records;
+    assert_eq!(
+        records
+            .iter()
+            .filter(|r| r.action == "challenge.failed")
+            .count(),
+        1
+    );
+}
+
 on_both_backends!(
+    racers_ending_at_once_still_end_the_challenge,
     a_project_gets_one_extension_of_at_most_twelve_months,
     misconduct_bars_the_organisation_and_fails_the_challenge,
     the_horse_race_keeps_the_best_at_mid_term_and_stops_the_others,
