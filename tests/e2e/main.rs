@@ -5,6 +5,7 @@ mod applications;
 mod bench_smoke;
 mod demo;
 mod lifecycle;
+mod metrics;
 mod publication;
 mod python_client;
 mod replicas;

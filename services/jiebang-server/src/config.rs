@@ -111,6 +111,9 @@ pub struct Config {
     pub log_format: LogFormat,
     /// `JIEBANG_LOG`: a tracing filter such as `info` or `jiebang=debug,sqlx=warn`.
     pub log: String,
+    /// `JIEBANG_METRICS_ADDR`: where Prometheus scrapes `/metrics`; unset means no metrics
+    /// endpoint.
+    pub metrics_addr: Option<SocketAddr>,
     /// `JIEBANG_DEMO_CLOCK`: run on a clock the bureau can move forward (`ClockService`), for
     /// demos and end-to-end tests. Never in production.
     pub demo_clock: bool,
@@ -143,6 +146,7 @@ impl Default for Config {
             event_poll_interval: Duration::from_millis(200),
             log_format: LogFormat::Human,
             log: "info".into(),
+            metrics_addr: None,
             demo_clock: false,
         }
     }
@@ -258,6 +262,7 @@ variable names without the JIEBANG_ prefix, in lower case):
   JIEBANG_EVENT_POLL_INTERVAL      how often event streams poll the database [200ms]
   JIEBANG_LOG_FORMAT               human | json [human]
   JIEBANG_LOG                      tracing filter, e.g. info or jiebang=debug [info]
+  JIEBANG_METRICS_ADDR             serve Prometheus metrics here, e.g. 0.0.0.0:9464 [off]
   JIEBANG_DEMO_CLOCK               true: a clock the bureau can move forward, for demos
                                    and tests; never in production [false]
   OTEL_EXPORTER_OTLP_ENDPOINT      export traces by OTLP/gRPC to this endpoint when set

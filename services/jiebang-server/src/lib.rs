@@ -5,11 +5,13 @@
 //! - [`telemetry`]: logs, OTLP traces, W3C trace context.
 //! - [`server`]: building the services, serving, graceful shutdown with a drain timeout.
 //! - [`jobs`]: the clock's own work (closing challenges at their deadline).
+//! - [`metrics`]: the Prometheus endpoint and the per-RPC metrics layer.
 //! - [`clock`]: `ClockService`, reading the clock and moving a demo clock forward.
 
 pub mod clock;
 pub mod config;
 pub mod jobs;
+pub mod metrics;
 pub mod server;
 pub mod telemetry;
 

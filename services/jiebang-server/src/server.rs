@@ -157,6 +157,9 @@ pub async fn start(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Run
         .timeout(config.request_timeout)
         .trace_fn(crate::telemetry::request_span)
         .layer(tonic_web::GrpcWebLayer::new())
+        // Inside gRPC-Web (it sees native gRPC trailers), outside authentication (it counts
+        // the calls authentication refuses).
+        .layer(crate::metrics::MetricsLayer)
         .layer(InterceptorLayer::new(auth::interceptor(tokens, clock)))
         .add_service(health_service)
         .add_service(reflection_v1)
@@ -217,11 +220,19 @@ pub async fn start(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Run
             .set_service_status("", tonic_health::ServingStatus::NotServing)
             .await;
     }));
-    let jobs = vec![tokio::spawn(crate::jobs::close_deadlines(
+    let mut jobs = vec![tokio::spawn(crate::jobs::close_deadlines(
         platform.clone(),
         config.deadline_check_interval,
-        shutdown_rx,
+        shutdown_rx.clone(),
     ))];
+    if let Some(addr) = config.metrics_addr {
+        crate::metrics::install(addr)?;
+        jobs.push(tokio::spawn(crate::metrics::sample(
+            platform.clone(),
+            Duration::from_secs(5),
+            shutdown_rx,
+        )));
+    }
     tracing::info!(%local_addr, database = %redact_url(&config.database_url()), "serving");
     Ok(RunningServer {
         local_addr,
