@@ -12,6 +12,7 @@ mod replicas;
 mod restart;
 mod review;
 mod server_process;
+mod tracing;
 
 /// Generates a SQLite and a PostgreSQL test for each `async fn name(backend: Backend)`.
 #[macro_export]

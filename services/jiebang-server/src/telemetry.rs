@@ -4,7 +4,7 @@
 
 use crate::config::{Config, LogFormat};
 use opentelemetry::propagation::Extractor;
-use opentelemetry::trace::TracerProvider as _;
+use opentelemetry::trace::{TraceContextExt as _, TracerProvider as _};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
@@ -80,13 +80,29 @@ impl Extractor for HeaderExtractor<'_> {
     }
 }
 
-/// The span of one incoming call, child of the caller's trace when it sent `traceparent`.
+/// The span of one incoming call, child of the caller's trace when it sent `traceparent`. Its
+/// `trace_id` field puts the trace id on every log line of the call, so a log line leads to
+/// its trace and back.
 pub fn request_span(request: &http::Request<()>) -> tracing::Span {
-    let span = tracing::info_span!("grpc.request", rpc.method = %request.uri().path());
+    let span = tracing::info_span!(
+        "grpc.request",
+        rpc.method = %request.uri().path(),
+        trace_id = tracing::field::Empty,
+    );
     let parent = opentelemetry::global::get_text_map_propagator(|propagator| {
         propagator.extract(&HeaderExtractor(request.headers()))
     });
+    let incoming = parent.span().span_context().clone();
     // Fails only when no OpenTelemetry layer is installed; then there is no trace to join.
     let _ = span.set_parent(parent);
+    let trace_id = if incoming.is_valid() {
+        Some(incoming.trace_id())
+    } else {
+        let own = span.context().span().span_context().clone();
+        own.is_valid().then(|| own.trace_id())
+    };
+    if let Some(id) = trace_id {
+        span.record("trace_id", id.to_string());
+    }
     span
 }

@@ -142,6 +142,7 @@ pub async fn update(tx: &mut Tx, a: &Application, expected_version: i64) -> Resu
     write_links(tx, a).await
 }
 
+#[tracing::instrument(name = "db applications.get", skip_all, level = "info")]
 pub async fn get(
     conn: &mut AnyConnection,
     challenge_id: &str,

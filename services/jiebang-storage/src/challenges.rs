@@ -111,6 +111,7 @@ pub async fn get(store: &Store, id: &str) -> Result<Option<Challenge>, StoreErro
 
 /// Reads a challenge on a connection the caller already holds (never take a second pooled
 /// connection while holding one: enough such callers at once would starve the pool).
+#[tracing::instrument(name = "db challenges.get", skip_all, level = "info")]
 pub async fn get_in(
     conn: &mut sqlx::AnyConnection,
     id: &str,
@@ -177,6 +178,7 @@ pub struct ChallengeFilter {
 ///
 /// A state filter of PUBLISHED or APPLICATIONS_CLOSED is evaluated against `now`, so a
 /// challenge whose deadline has passed is listed as closed even before the clock job runs.
+#[tracing::instrument(name = "db challenges.list", skip_all, level = "info")]
 pub async fn list(
     store: &Store,
     filter: &ChallengeFilter,

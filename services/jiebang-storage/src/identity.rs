@@ -182,6 +182,7 @@ pub async fn first_user_in(
 }
 
 /// The user and their password hash, for login.
+#[tracing::instrument(name = "db users.credentials", skip_all, level = "info")]
 pub async fn get_credentials(
     store: &Store,
     username: &str,

@@ -132,6 +132,7 @@ impl Store {
     /// Starts a write transaction. On SQLite it takes the write lock up front
     /// (`BEGIN IMMEDIATE`): a deferred transaction that reads and then writes can fail with
     /// SQLITE_BUSY instead of waiting.
+    #[tracing::instrument(name = "db begin", skip_all, level = "info")]
     pub async fn begin(&self) -> Result<Tx, StoreError> {
         let (inner, gate) = match self.dialect {
             Dialect::Sqlite => {
@@ -173,6 +174,7 @@ impl Tx {
 
     /// Appends the audit record, the outbox event and the idempotency record of `change`,
     /// then commits: all of it, with the caller's row changes, or nothing.
+    #[tracing::instrument(name = "db commit", skip_all, level = "info", fields(action = change.action))]
     pub async fn finish(mut self, change: &Change) -> Result<(), StoreError> {
         self.record(change).await?;
         self.commit().await
