@@ -8,9 +8,11 @@ mod lifecycle;
 mod metrics;
 mod publication;
 mod python_client;
+mod replica_races;
 mod replicas;
 mod restart;
 mod review;
+mod rolling_restart;
 mod server_process;
 mod tracing;
 

@@ -73,8 +73,13 @@ pub async fn ensure_admin(
     };
     let idem = Idempotency::new(&system, "", "bootstrap", String::new())?;
     let mut tx = platform.store.begin().await?;
-    rows::insert_organization(&mut tx, &org).await?;
-    if let Err(e) = rows::insert_user(&mut tx, &admin, &hash).await {
+    // Either insert may be where a racing replica's bootstrap shows: the bureau's placeholder
+    // credit code, or the username.
+    let inserted = match rows::insert_organization(&mut tx, &org).await {
+        Ok(()) => rows::insert_user(&mut tx, &admin, &hash).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = inserted {
         return if e.is_unique_on("username") || e.is_unique_on("credit_code") {
             Ok(Bootstrap::AlreadyDone)
         } else {
