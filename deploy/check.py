@@ -8,6 +8,7 @@ that do not exist, and a Dockerfile without its non-root user or its gRPC health
 
 import pathlib
 import re
+import json
 import sys
 
 import yaml
@@ -334,8 +335,31 @@ def check_kubernetes(settings):
             problem(pdb_where, "minAvailable must leave room to evict a replica")
 
 
+def check_dashboard():
+    """The Grafana dashboard parses and queries only metrics the server exports."""
+    where = "deploy/grafana/jiebang.json"
+    try:
+        with open(ROOT / where, encoding="utf-8") as f:
+            dashboard = json.load(f)
+    except (OSError, ValueError) as e:
+        problem(where, f"cannot be read as JSON: {e}")
+        return
+    source = (ROOT / "services/jiebang-server/src/metrics.rs").read_text(encoding="utf-8")
+    exported = set(re.findall(r'"(jiebang_[a-z_]+)"', source))
+    if not dashboard.get("panels"):
+        problem(where, "has no panels")
+    for panel in dashboard.get("panels", []):
+        for target in panel.get("targets", []):
+            for name in re.findall(r"\b(jiebang_[a-z_]+)", target.get("expr", "")):
+                base = re.sub(r"_(bucket|sum|count)$", "", name)
+                if name not in exported and base not in exported:
+                    problem(where, f"panel {panel.get('title')!r} queries {name}, "
+                                   "which jiebang-server does not export")
+
+
 def main():
     settings = server_settings()
+    check_dashboard()
     check_readme(settings)
     check_dockerfile(settings)
     check_compose(settings)
