@@ -1,5 +1,5 @@
 //! The Prometheus endpoint of the real server: per-RPC counts by final gRPC status, latency
-//! histograms, and the database pool, on a port of their own.
+//! histograms, the database pool and the event streams, on a port of their own.
 
 use jiebang_e2e::{Cli, ServerProcess};
 use std::io::{Read, Write};
@@ -60,16 +60,28 @@ async fn calls_are_counted_by_method_and_status_and_timed() {
     );
     cli.fails(&["challenge", "show", "challenges/does-not-exist"], "");
     cli.ok(&["challenge", "list"], "");
+    let mut watcher = cli.spawn(&["events", "watch"]);
 
-    // The pool gauge is sampled every few seconds; the counters are immediate.
+    // The gauges are sampled every five seconds; the counters are immediate.
     let mut text = scrape(&metrics);
-    for _ in 0..50 {
-        if text.contains("jiebang_db_pool_connections") {
+    for _ in 0..60 {
+        if sample(&text, "jiebang_event_streams_open") == Some(1.0) {
             break;
         }
         std::thread::sleep(Duration::from_millis(200));
         text = scrape(&metrics);
     }
+    let _ = watcher.kill();
+    let _ = watcher.wait();
+    assert_eq!(
+        sample(&text, "jiebang_event_streams_open"),
+        Some(1.0),
+        "the open stream is counted: {text}"
+    );
+    assert!(
+        sample(&text, "jiebang_events_backlog").is_some_and(|b| b >= 0.0),
+        "{text}"
+    );
     let count = |method: &str, code: &str| {
         sample(
             &text,

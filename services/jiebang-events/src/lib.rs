@@ -20,7 +20,10 @@ use jiebang_proto::v1 as pb;
 use jiebang_proto::v1::event_service_server::EventService;
 use jiebang_storage::events::{self, StoredEvent};
 use prost::Message;
+use std::collections::HashMap;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio_stream::Stream;
@@ -34,13 +37,78 @@ const BATCH: i64 = 256;
 pub struct EventsApi {
     platform: Platform,
     shutdown: watch::Receiver<bool>,
+    streams: OpenStreams,
 }
 
 impl EventsApi {
     /// `shutdown` turning true ends every open stream, so a draining server is not held open
     /// by subscribers that would otherwise stream forever.
     pub fn new(platform: Platform, shutdown: watch::Receiver<bool>) -> Self {
-        Self { platform, shutdown }
+        Self {
+            platform,
+            shutdown,
+            streams: OpenStreams::default(),
+        }
+    }
+
+    /// The streams this process is serving, for metrics.
+    pub fn streams(&self) -> OpenStreams {
+        self.streams.clone()
+    }
+}
+
+/// The cursor of every open stream of this process: how far behind the outbox they are is the
+/// events backlog.
+#[derive(Clone, Default)]
+pub struct OpenStreams(Arc<Mutex<HashMap<u64, i64>>>);
+
+impl OpenStreams {
+    /// How many streams are open, and the smallest cursor among them.
+    pub fn snapshot(&self) -> (usize, Option<i64>) {
+        let cursors = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        (cursors.len(), cursors.values().min().copied())
+    }
+
+    fn open(&self, cursor: i64) -> StreamEntry {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let id = NEXT.fetch_add(1, Ordering::Relaxed);
+        self.set(id, cursor);
+        StreamEntry {
+            streams: self.clone(),
+            id,
+        }
+    }
+
+    fn set(&self, id: u64, cursor: i64) {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(id, cursor);
+    }
+}
+
+/// One stream's place in [`OpenStreams`], removed when the stream ends however it ends.
+struct StreamEntry {
+    streams: OpenStreams,
+    id: u64,
+}
+
+impl StreamEntry {
+    fn advance(&self, cursor: i64) {
+        self.streams.set(self.id, cursor);
+    }
+}
+
+impl Drop for StreamEntry {
+    fn drop(&mut self) {
+        self.streams
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&self.id);
     }
 }
 
@@ -80,9 +148,11 @@ async fn pump(
     mut cursor: i64,
     out: mpsc::Sender<Result<pb::WatchEventsResponse, Status>>,
     mut shutdown: watch::Receiver<bool>,
+    entry: StreamEntry,
 ) {
     let mut gaps = GapTracker::new(GAP_TIMEOUT);
     loop {
+        entry.advance(cursor);
         // Register for the wake-up before reading, so a commit between the read and the wait
         // is not missed.
         let committed = platform.events_committed.notified();
@@ -171,6 +241,7 @@ impl EventService for EventsApi {
             req.after_sequence,
             tx,
             self.shutdown.clone(),
+            self.streams.open(req.after_sequence),
         ));
         Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
     }

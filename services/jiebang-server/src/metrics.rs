@@ -42,8 +42,14 @@ pub fn install(addr: SocketAddr) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Every `interval`: the pool's connections in use and idle, and the outbox's last sequence.
-pub async fn sample(platform: Platform, interval: Duration, mut shutdown: watch::Receiver<bool>) {
+/// Every `interval`: the pool's connections in use and idle, the outbox's last sequence, the
+/// open event streams and how far the slowest is behind (the backlog).
+pub async fn sample(
+    platform: Platform,
+    streams: jiebang_events::OpenStreams,
+    interval: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
     loop {
         let pool = platform.store.pool();
         let size = f64::from(pool.size());
@@ -56,6 +62,10 @@ pub async fn sample(platform: Platform, interval: Duration, mut shutdown: watch:
             && let Ok(latest) = row.try_get::<i64, _>(0)
         {
             metrics::gauge!("jiebang_events_latest_sequence").set(latest as f64);
+            let (open, slowest) = streams.snapshot();
+            metrics::gauge!("jiebang_event_streams_open").set(open as f64);
+            let backlog = slowest.map_or(0, |cursor| (latest - cursor).max(0));
+            metrics::gauge!("jiebang_events_backlog").set(backlog as f64);
         }
         tokio::select! {
             () = tokio::time::sleep(interval) => {}

@@ -152,6 +152,8 @@ pub async fn start(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Run
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
 
+    let events_api = EventsApi::new(platform.clone(), shutdown_rx.clone());
+    let event_streams = events_api.streams();
     let router = Server::builder()
         .accept_http1(true)
         .timeout(config.request_timeout)
@@ -196,7 +198,7 @@ pub async fn start(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Run
         )
         .add_service(ClockServiceServer::new(ClockApi::new(platform.clone())))
         .add_service(
-            EventServiceServer::new(EventsApi::new(platform.clone(), shutdown_rx.clone()))
+            EventServiceServer::new(events_api)
                 .max_decoding_message_size(limit)
                 .max_encoding_message_size(limit),
         );
@@ -229,6 +231,7 @@ pub async fn start(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Run
         crate::metrics::install(addr)?;
         jobs.push(tokio::spawn(crate::metrics::sample(
             platform.clone(),
+            event_streams,
             Duration::from_secs(5),
             shutdown_rx,
         )));
