@@ -1,6 +1,7 @@
 //! `jiebang-bench --smoke`: the load generator works end to end against the real server on
-//! both backends. It checks that every scenario ran and that the deadline burst's books
-//! balance; the figures of a smoke run are too small to mean anything and are not judged.
+//! both backends. It checks that every scenario ran, that the deadline burst's books balance
+//! and that the aggregation ranked every seeded application; the figures of a smoke run are
+//! too small to mean anything and are not judged.
 
 use crate::on_both_backends;
 use jiebang_e2e::{Backend, Database, binary};
@@ -61,6 +62,11 @@ async fn the_load_generator_runs_every_scenario_and_the_burst_books_balance(back
         burst["refused_late"].as_u64().unwrap() > 0,
         "the deadline passed mid-burst: {burst}"
     );
+    // --smoke also ranks 200 applications × 7 sheets × 5 criteria seeded into a fresh database.
+    let aggregation = &results["aggregation"];
+    assert_eq!(aggregation["entries"], 200, "{aggregation}");
+    assert_eq!(aggregation["complete"], true, "{aggregation}");
+    assert_eq!(aggregation["runs_seconds"].as_array().unwrap().len(), 3);
 }
 
 on_both_backends!(the_load_generator_runs_every_scenario_and_the_burst_books_balance);

@@ -7,9 +7,12 @@
 //!    on the server's own database with the server's connection settings.
 //! 3. The platform's scenarios against the real `jiebang-server` binary: reads, writes (with
 //!    the audit chain, events and idempotency all on) and the deadline burst.
+//! 4. With `--aggregate N`: aggregation and ranking of N applications × 7 sheets × 5 criteria
+//!    from a freshly seeded database, through the server's own ranking code (no server process).
 //!
 //! It prints a table and writes the same figures as JSON (`--json`).
 
+mod aggregate;
 mod measure;
 mod report;
 mod scenarios;
@@ -75,8 +78,17 @@ pub struct Args {
     #[arg(long = "server-env", value_parser = parse_env)]
     pub server_env: Vec<(String, String)>,
     /// A few seconds with tiny sizes: checks that everything works, measures nothing useful.
+    /// Also runs the aggregation with 200 applications (unless --aggregate is smaller).
     #[arg(long)]
     pub smoke: bool,
+    /// Also measure aggregation and ranking of this many applications × 7 sheets × 5 criteria,
+    /// seeded into a fresh database of the same backend (e.g. 100000). Off by default.
+    #[arg(long)]
+    pub aggregate: Option<usize>,
+    /// Run only the aggregation measurement (no server, no other scenario); needs --aggregate
+    /// or --smoke.
+    #[arg(long)]
+    pub aggregate_only: bool,
 }
 
 fn parse_env(text: &str) -> Result<(String, String), String> {
@@ -105,6 +117,7 @@ impl Args {
             self.burst = 100;
             self.burst_clients = 10;
             self.connections = 2;
+            self.aggregate = Some(self.aggregate.map_or(200, |n| n.min(200)));
         }
         self
     }
@@ -117,13 +130,29 @@ fn main() -> Result<()> {
         .build()
         .context("tokio runtime")?;
     runtime.block_on(async move {
-        let results = scenarios::run(&args).await?;
-        println!("{}", report::table(&results));
-        if let Some(path) = &args.json {
-            std::fs::write(path, serde_json::to_string_pretty(&results)?)
-                .with_context(|| format!("cannot write {}", path.display()))?;
-            println!("JSON written to {}", path.display());
+        if args.aggregate_only {
+            let n = args
+                .aggregate
+                .context("--aggregate-only needs --aggregate N (or --smoke)")?;
+            let aggregation = aggregate::run(&args, n).await?;
+            println!("{}", report::aggregation_table(&aggregation));
+            write_json(&args, &report::AggregationOnly::new(&args, aggregation))?;
+            return Ok(());
         }
-        Ok(())
+        let mut results = scenarios::run(&args).await?;
+        if let Some(n) = args.aggregate {
+            results.add_aggregation(aggregate::run(&args, n).await?);
+        }
+        println!("{}", report::table(&results));
+        write_json(&args, &results)
     })
+}
+
+fn write_json(args: &Args, value: &impl serde::Serialize) -> Result<()> {
+    if let Some(path) = &args.json {
+        std::fs::write(path, serde_json::to_string_pretty(value)?)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        println!("JSON written to {}", path.display());
+    }
+    Ok(())
 }

@@ -1,6 +1,7 @@
 //! The results: one row per ceiling or scenario, the deadline burst's books, and each target
 //! of docs/performance.md judged on this run's own figures. Printed as a table, saved as JSON.
 
+use crate::aggregate::Aggregation;
 use crate::measure::Outcome;
 use crate::scenarios::Observed;
 use crate::{Args, Backend};
@@ -126,7 +127,7 @@ impl Burst {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Clone)]
 pub struct Target {
     pub what: String,
     pub required: String,
@@ -143,6 +144,10 @@ pub struct Results {
     pub rows: Vec<Row>,
     pub burst: Burst,
     pub targets: Vec<Target>,
+    /// With `--aggregate N`: aggregation and ranking from the database (its own section, not a
+    /// row: it is one timed call, not a load).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aggregation: Option<Aggregation>,
 }
 
 impl Results {
@@ -156,8 +161,85 @@ impl Results {
             rows,
             burst,
             targets,
+            aggregation: None,
         }
     }
+
+    pub fn add_aggregation(&mut self, aggregation: Aggregation) {
+        self.targets.push(aggregation.target.clone());
+        self.aggregation = Some(aggregation);
+    }
+}
+
+/// The JSON of `--aggregate-only`.
+#[derive(Serialize)]
+pub struct AggregationOnly {
+    pub backend: Backend,
+    pub cores: usize,
+    pub args: Args,
+    pub aggregation: Aggregation,
+}
+
+impl AggregationOnly {
+    pub fn new(args: &Args, aggregation: Aggregation) -> Self {
+        Self {
+            backend: args.backend,
+            cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            args: args.clone(),
+            aggregation,
+        }
+    }
+}
+
+pub fn aggregation_table(a: &Aggregation) -> String {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED)
+        .set_header(["aggregation and ranking", "value"]);
+    let runs: Vec<String> = a.runs_seconds.iter().map(|s| format!("{s:.3}")).collect();
+    for (k, v) in [
+        ("what".to_owned(), a.what.clone()),
+        ("backend".to_owned(), format!("{:?}", a.backend)),
+        (
+            "seeding (not timed)".to_owned(),
+            format!("{:.1} s", a.seed_seconds),
+        ),
+        ("runs".to_owned(), format!("{} s", runs.join(", "))),
+        (
+            "median of 3".to_owned(),
+            format!("{:.3} s", a.median_seconds),
+        ),
+        (
+            "rows read".to_owned(),
+            format!(
+                "{} ({} applications, {} sheets, {} assignments; {} criterion scores)",
+                a.rows_read.total,
+                a.rows_read.applications,
+                a.rows_read.score_sheets,
+                a.rows_read.assignments,
+                a.rows_read.criterion_scores
+            ),
+        ),
+        (
+            "result".to_owned(),
+            format!(
+                "{} entries, {} eligible, {} dispersion flagged, complete: {}",
+                a.entries, a.eligible, a.dispersion_flagged, a.complete
+            ),
+        ),
+        ("result sha256".to_owned(), a.result_sha256.clone()),
+        (
+            format!("target: {}", a.target.what),
+            format!(
+                "{} — {} — {}",
+                a.target.required,
+                a.target.measured,
+                if a.target.met { "met" } else { "NOT met" }
+            ),
+        ),
+    ] {
+        t.add_row([k, v]);
+    }
+    t.to_string()
 }
 
 fn targets(rows: &[Row], burst: &Burst) -> Vec<Target> {
@@ -290,8 +372,12 @@ pub fn table(results: &Results) -> String {
             },
         ]);
     }
+    let aggregation = results
+        .aggregation
+        .as_ref()
+        .map_or(String::new(), |a| format!("\n{}", aggregation_table(a)));
     format!(
-        "jiebang-bench on {:?}, {} cores (setup {:.1} s)\n{t}\n\nDeadline burst: {} calls from {} clients; the deadline passed after half were answered.\n{targets}",
+        "jiebang-bench on {:?}, {} cores (setup {:.1} s)\n{t}\n\nDeadline burst: {} calls from {} clients; the deadline passed after half were answered.\n{targets}{aggregation}",
         results.backend,
         results.cores,
         results.setup_seconds,

@@ -428,14 +428,14 @@ async fn burst_books(database: &Database, world: &World, outcome: &Outcome) -> R
 }
 
 /// The fresh database the server runs on.
-struct Database {
-    url: String,
+pub struct Database {
+    pub url: String,
     /// The PostgreSQL database to drop at the end.
     postgres: Option<(String, String)>,
 }
 
 impl Database {
-    async fn create(args: &Args, dir: &std::path::Path) -> Result<Self> {
+    pub async fn create(args: &Args, dir: &std::path::Path) -> Result<Self> {
         match args.backend {
             Backend::Sqlite => Ok(Self {
                 url: format!("sqlite://{}?mode=rwc", dir.join("jiebang.db").display()),
@@ -462,7 +462,7 @@ impl Database {
         }
     }
 
-    async fn drop(&self) {
+    pub async fn drop(&self) {
         if let Some((admin, name)) = &self.postgres
             && let Ok(mut conn) = sqlx::AnyConnection::connect(admin).await
         {

@@ -44,7 +44,13 @@ pub async fn label_in(
         .await
         .map_err(StoreError::from)?;
     let position: i64 = row.try_get(0).map_err(StoreError::from)?;
-    Ok(format!("申报书 {position:02}"))
+    Ok(label_at(position))
+}
+
+/// The label of the application at 1-based `position` among its challenge's applications in
+/// id order (what [`label_in`] counts).
+pub fn label_at(position: i64) -> String {
+    format!("申报书 {position:02}")
 }
 
 /// The application without team identity. No access check: callers decide who may see it.

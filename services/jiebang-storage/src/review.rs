@@ -520,11 +520,25 @@ fn sheet_from_row(r: &AnyRow) -> Result<SheetRow, StoreError> {
     })
 }
 
+/// The `scores` column: the content's criterion scores as `[[criterion, score], ...]`, in the
+/// sheet's order, without the comments (what the ranking reads).
+fn scores_json(
+    content: &jiebang_domain::review::sheet::SheetContent,
+) -> Result<String, StoreError> {
+    let pairs: Vec<(&str, &str)> = content
+        .scores
+        .iter()
+        .map(|s| (s.criterion.as_str(), s.score.as_str()))
+        .collect();
+    to_json(&pairs)
+}
+
 pub async fn insert_sheet(tx: &mut Tx, s: &SheetRow) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO score_sheets (id, assignment_id, challenge_id, application_id, expert_id, state, content, \
-         revision, supersedes, rescoring_reason, seal_sha256, created_at, updated_at, submitted_at, version) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+         revision, supersedes, rescoring_reason, seal_sha256, created_at, updated_at, submitted_at, version, \
+         scores) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
     )
     .bind(&s.id)
     .bind(&s.assignment_id)
@@ -541,6 +555,7 @@ pub async fn insert_sheet(tx: &mut Tx, s: &SheetRow) -> Result<(), StoreError> {
     .bind(s.updated_at.micros())
     .bind(s.submitted_at.map(Timestamp::micros))
     .bind(s.version)
+    .bind(scores_json(&s.content)?)
     .execute(tx.conn())
     .await
     .map_err(|e| match StoreError::from(e) {
@@ -559,7 +574,7 @@ pub async fn update_sheet(
 ) -> Result<(), StoreError> {
     let done = sqlx::query(
         "UPDATE score_sheets SET state = $1, content = $2, seal_sha256 = $3, updated_at = $4, submitted_at = $5, \
-         version = $6 WHERE id = $7 AND version = $8",
+         version = $6, scores = $9 WHERE id = $7 AND version = $8",
     )
     .bind(&s.state)
     .bind(to_json(&s.content)?)
@@ -569,6 +584,7 @@ pub async fn update_sheet(
     .bind(s.version)
     .bind(&s.id)
     .bind(expected_version)
+    .bind(scores_json(&s.content)?)
     .execute(tx.conn())
     .await?;
     if done.rows_affected() == 1 {
@@ -729,4 +745,146 @@ pub async fn expert_live_assignments(
         .fetch_all(conn)
         .await?;
     rows.iter().map(assignment_from_row).collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The ranking's reads: a challenge at 100,000 applications × 7 sheets reads each table once,
+// streamed, and only the columns (and the parts of the JSON) the ranking shows.
+
+/// What the ranking reads of one application.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RankingApplication {
+    pub id: String,
+    pub state: jiebang_domain::application::ApplicationState,
+    pub lead_organization_id: String,
+    pub title: String,
+    pub requested_budget_fen: i64,
+    /// Its 1-based position among every application of the challenge (any state) in id order:
+    /// the number of its blind label.
+    pub position: i64,
+}
+
+/// The two fields of the content the ranking shows (serde skips the rest without keeping it).
+#[derive(serde::Deserialize)]
+struct RankingContent {
+    title: String,
+    requested_budget_fen: i64,
+}
+
+/// Every application of a challenge (every state), in id order, as the ranking reads it.
+pub async fn ranking_applications(
+    conn: &mut AnyConnection,
+    challenge_id: &str,
+) -> Result<Vec<RankingApplication>, StoreError> {
+    use futures::TryStreamExt;
+    let mut rows = sqlx::query(
+        "SELECT id, state, lead_organization_id, content FROM applications \
+         WHERE challenge_id = $1 ORDER BY id",
+    )
+    .bind(challenge_id)
+    .fetch(conn);
+    let mut out = Vec::new();
+    while let Some(row) = rows.try_next().await? {
+        let state: String = row.try_get(1)?;
+        let content: RankingContent = serde_json::from_str(row.try_get_unchecked::<&str, _>(3)?)
+            .map_err(|e| StoreError::Corrupt(format!("application content: {e}")))?;
+        out.push(RankingApplication {
+            id: row.try_get(0)?,
+            state: jiebang_domain::application::ApplicationState::parse(&state)
+                .ok_or_else(|| StoreError::Corrupt(format!("application state {state}")))?,
+            lead_organization_id: row.try_get(2)?,
+            title: content.title,
+            requested_budget_fen: content.requested_budget_fen,
+            position: i64::try_from(out.len() + 1).unwrap_or(i64::MAX),
+        });
+    }
+    Ok(out)
+}
+
+/// One pair of the `scores` column, borrowed from the stored JSON.
+#[derive(serde::Deserialize)]
+struct ScorePair<'a>(
+    #[serde(borrow)] std::borrow::Cow<'a, str>,
+    #[serde(borrow)] std::borrow::Cow<'a, str>,
+);
+
+/// The criterion scores of a sheet's content (when `scores` is NULL), borrowed from the stored
+/// JSON; comments and the rest are skipped.
+#[derive(serde::Deserialize)]
+struct StoredScores<'a> {
+    #[serde(borrow)]
+    scores: Vec<StoredScore<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+struct StoredScore<'a> {
+    #[serde(borrow)]
+    criterion: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    score: std::borrow::Cow<'a, str>,
+}
+
+/// Streams the sheets of a challenge in `state` (e.g. the sealed ones that count), in no
+/// particular order: `each(application id, the sheet's scores aligned with criteria)`, as
+/// [`jiebang_domain::review::sheet::SheetContent::aligned`] aligns them. Returns how many.
+pub async fn sheet_scores_of_challenge(
+    conn: &mut AnyConnection,
+    challenge_id: &str,
+    state: &str,
+    criteria: &[jiebang_domain::challenge::Criterion],
+    mut each: impl FnMut(&str, Vec<rust_decimal::Decimal>),
+) -> Result<usize, StoreError> {
+    use futures::TryStreamExt;
+    let mut rows = sqlx::query(
+        "SELECT application_id, scores, CASE WHEN scores IS NULL THEN content END FROM score_sheets \
+         WHERE challenge_id = $1 AND state = $2",
+    )
+    .bind(challenge_id)
+    .bind(state)
+    .fetch(conn);
+    let corrupt = |e: serde_json::Error| StoreError::Corrupt(format!("review json: {e}"));
+    let mut count = 0;
+    while let Some(row) = rows.try_next().await? {
+        let aligned = match row.try_get_unchecked::<Option<&str>, _>(1)? {
+            Some(scores) => {
+                let pairs: Vec<ScorePair<'_>> = serde_json::from_str(scores).map_err(corrupt)?;
+                jiebang_domain::review::sheet::align(
+                    pairs.iter().map(|p| (p.0.as_ref(), p.1.as_ref())),
+                    criteria,
+                )
+            }
+            // Written before `scores` existed and not backfilled: read from the content.
+            None => {
+                let content: &str = row.try_get_unchecked(2)?;
+                let stored: StoredScores<'_> = serde_json::from_str(content).map_err(corrupt)?;
+                jiebang_domain::review::sheet::align(
+                    stored
+                        .scores
+                        .iter()
+                        .map(|s| (s.criterion.as_ref(), s.score.as_ref())),
+                    criteria,
+                )
+            }
+        };
+        each(row.try_get_unchecked::<&str, _>(0)?, aligned);
+        count += 1;
+    }
+    Ok(count)
+}
+
+/// How many live (not withdrawn) assignments each application of a challenge has.
+pub async fn live_assignment_counts(
+    conn: &mut AnyConnection,
+    challenge_id: &str,
+) -> Result<Vec<(String, i64)>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT application_id, COUNT(*) FROM assignments \
+         WHERE challenge_id = $1 AND state <> 'WITHDRAWN' GROUP BY application_id",
+    )
+    .bind(challenge_id)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect()
 }

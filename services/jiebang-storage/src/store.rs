@@ -230,6 +230,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = migrations!("sqlite":
     7 "0007_reports",
     8 "0008_acceptance",
     9 "0009_project_endings",
+    10 "0010_ranking_reads",
 );
 
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = migrations!("postgres":
@@ -242,6 +243,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = migrations!("postgres":
     7 "0007_reports",
     8 "0008_acceptance",
     9 "0009_project_endings",
+    10 "0010_ranking_reads",
 );
 
 fn migrator(dialect: Dialect) -> Migrator {

@@ -130,16 +130,12 @@ impl SheetContent {
 
     /// The scores aligned with the challenge's criteria (missing ones as zero).
     pub fn aligned(&self, criteria: &[Criterion]) -> Vec<Decimal> {
-        criteria
-            .iter()
-            .map(|c| {
-                self.scores
-                    .iter()
-                    .find(|s| s.criterion == c.name)
-                    .and_then(|s| decimal::parse_exact(&s.score))
-                    .unwrap_or_default()
-            })
-            .collect()
+        align(
+            self.scores
+                .iter()
+                .map(|s| (s.criterion.as_str(), s.score.as_str())),
+            criteria,
+        )
     }
 
     pub fn total(&self) -> Decimal {
@@ -148,6 +144,27 @@ impl SheetContent {
             .filter_map(|s| decimal::parse_exact(&s.score))
             .sum()
     }
+}
+
+/// Scores given as (criterion, exact decimal text) pairs, aligned with `criteria`: for each
+/// criterion the first pair naming it, parsed exactly; a missing or unreadable score is zero.
+/// [`SheetContent::aligned`] and the ranking's lean read of sealed sheets both use it.
+pub fn align<'a, I>(scores: I, criteria: &[Criterion]) -> Vec<Decimal>
+where
+    I: IntoIterator<Item = (&'a str, &'a str)>,
+    I::IntoIter: Clone,
+{
+    let scores = scores.into_iter();
+    criteria
+        .iter()
+        .map(|c| {
+            scores
+                .clone()
+                .find(|(criterion, _)| *criterion == c.name)
+                .and_then(|(_, score)| decimal::parse_exact(score))
+                .unwrap_or_default()
+        })
+        .collect()
 }
 
 #[cfg(test)]
