@@ -110,20 +110,9 @@ async fn measure_all(args: &Args, server: &ServerProcess, database: &Database) -
     ));
 
     eprintln!("bench: reads…");
-    let (w1, cn) = (world.clone(), conns.clone());
     let get = observe(
         pid,
-        measure::for_duration(c, args.duration, move |w, _| {
-            let mut client = ChallengeServiceClient::new(cn.authed(w, &w1.reader));
-            let name = w1.read_target.clone();
-            async move {
-                client
-                    .get_challenge(pb::GetChallengeRequest { name })
-                    .await
-                    .map(|_| ())
-                    .map_err(|s| measure::kind_of(&s))
-            }
-        }),
+        measure::for_duration(c, args.duration, read(&conns, &world, Read::Get)),
     )
     .await;
     rows.push(Row::new(
@@ -132,22 +121,9 @@ async fn measure_all(args: &Args, server: &ServerProcess, database: &Database) -
         &get,
         Some((&echo, "gRPC echo")),
     ));
-    let (w2, cn) = (world.clone(), conns.clone());
     let list = observe(
         pid,
-        measure::for_duration(c, args.duration, move |w, _| {
-            let mut client = ChallengeServiceClient::new(cn.authed(w, &w2.reader));
-            async move {
-                client
-                    .list_challenges(pb::ListChallengesRequest {
-                        page_size: 20,
-                        ..Default::default()
-                    })
-                    .await
-                    .map(|_| ())
-                    .map_err(|s| measure::kind_of(&s))
-            }
-        }),
+        measure::for_duration(c, args.duration, read(&conns, &world, Read::List)),
     )
     .await;
     rows.push(Row::new(
@@ -158,20 +134,12 @@ async fn measure_all(args: &Args, server: &ServerProcess, database: &Database) -
     ));
 
     eprintln!("bench: reads at half the saturating rate…");
-    let (w3, cn) = (world.clone(), conns.clone());
     let get_rate = get.0.throughput() / 2.0;
+    let get_call = read(&conns, &world, Read::Get);
     let get_half = observe(
         pid,
         measure::at_rate(get_rate, args.duration, move |i| {
-            let mut client = ChallengeServiceClient::new(cn.authed(i as usize, &w3.reader));
-            let name = w3.read_target.clone();
-            async move {
-                client
-                    .get_challenge(pb::GetChallengeRequest { name })
-                    .await
-                    .map(|_| ())
-                    .map_err(|s| measure::kind_of(&s))
-            }
+            get_call(usize::try_from(i).unwrap_or(0), i)
         }),
     )
     .await;
@@ -180,22 +148,12 @@ async fn measure_all(args: &Args, server: &ServerProcess, database: &Database) -
         get_rate,
         &get_half,
     ));
-    let (w4, cn) = (world.clone(), conns.clone());
     let list_rate = list.0.throughput() / 2.0;
+    let list_call = read(&conns, &world, Read::List);
     let list_half = observe(
         pid,
         measure::at_rate(list_rate, args.duration, move |i| {
-            let mut client = ChallengeServiceClient::new(cn.authed(i as usize, &w4.reader));
-            async move {
-                client
-                    .list_challenges(pb::ListChallengesRequest {
-                        page_size: 20,
-                        ..Default::default()
-                    })
-                    .await
-                    .map(|_| ())
-                    .map_err(|s| measure::kind_of(&s))
-            }
+            list_call(usize::try_from(i).unwrap_or(0), i)
         }),
     )
     .await;
@@ -272,6 +230,49 @@ async fn measure_all(args: &Args, server: &ServerProcess, database: &Database) -
     let books = burst_books(database, &world, &burst.0).await?;
 
     Ok(Results::new(args, setup_seconds, rows, books))
+}
+
+#[derive(Clone, Copy)]
+enum Read {
+    /// GetChallenge of a published challenge.
+    Get,
+    /// ListChallenges, a page of 20.
+    List,
+}
+
+/// One read call as the world's reader, on connection `worker` (spread over the connections).
+fn read(
+    conns: &Connections,
+    world: &Arc<World>,
+    kind: Read,
+) -> impl Fn(
+    usize,
+    u64,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send>>
++ Send
++ Sync
++ 'static {
+    let (conns, world) = (conns.clone(), world.clone());
+    move |worker, _| {
+        let mut client = ChallengeServiceClient::new(conns.authed(worker, &world.reader));
+        let name = world.read_target.clone();
+        Box::pin(async move {
+            let answer = match kind {
+                Read::Get => client
+                    .get_challenge(pb::GetChallengeRequest { name })
+                    .await
+                    .map(|_| ()),
+                Read::List => client
+                    .list_challenges(pb::ListChallengesRequest {
+                        page_size: 20,
+                        ..Default::default()
+                    })
+                    .await
+                    .map(|_| ()),
+            };
+            answer.map_err(|s| measure::kind_of(&s))
+        })
+    }
 }
 
 /// What the server process did during `work`: CPU share and peak RSS.

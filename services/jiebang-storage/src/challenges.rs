@@ -128,16 +128,7 @@ pub async fn get_in(
 /// the transaction ends (PostgreSQL `FOR SHARE`: a cancellation waits for in-flight
 /// submissions; SQLite's single writer gives the same).
 pub async fn get_shared(tx: &mut Tx, id: &str) -> Result<Option<Challenge>, StoreError> {
-    let lock = match tx.dialect() {
-        crate::Dialect::Postgres => " FOR SHARE",
-        crate::Dialect::Sqlite => "",
-    };
-    let sql = format!("SELECT {COLUMNS} FROM challenges WHERE id = $1{lock}");
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(id)
-        .fetch_optional(tx.conn())
-        .await?;
-    row.as_ref().map(from_row).transpose()
+    get_locked(tx, id, " FOR SHARE").await
 }
 
 /// Reads a challenge inside a write transaction and locks it for this transaction alone
@@ -145,8 +136,17 @@ pub async fn get_shared(tx: &mut Tx, id: &str) -> Result<Option<Challenge>, Stor
 /// depends on rows other transactions may be changing at the same time, such as whether the
 /// challenge's last running project just ended.
 pub async fn get_exclusive(tx: &mut Tx, id: &str) -> Result<Option<Challenge>, StoreError> {
+    get_locked(tx, id, " FOR UPDATE").await
+}
+
+/// A read with PostgreSQL's row `lock` clause; SQLite has no row locks and needs none.
+async fn get_locked(
+    tx: &mut Tx,
+    id: &str,
+    postgres_lock: &str,
+) -> Result<Option<Challenge>, StoreError> {
     let lock = match tx.dialect() {
-        crate::Dialect::Postgres => " FOR UPDATE",
+        crate::Dialect::Postgres => postgres_lock,
         crate::Dialect::Sqlite => "",
     };
     let sql = format!("SELECT {COLUMNS} FROM challenges WHERE id = $1{lock}");
