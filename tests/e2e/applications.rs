@@ -23,10 +23,7 @@ async fn a_team_applies_with_a_document_and_the_bureau_checks_it(backend: Backen
     let admin = Cli::new(&server.url, &dir.path().join("admin"));
     let publisher = Cli::new(&server.url, &dir.path().join("publisher"));
     let team = Cli::new(&server.url, &dir.path().join("team"));
-    admin.ok(
-        &["login", "admin", "--password-stdin"],
-        &format!("{ADMIN_PASSWORD}\n"),
-    );
+    admin.login("admin", ADMIN_PASSWORD);
 
     let porcelain = admin.json(
         &[

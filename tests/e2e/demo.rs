@@ -66,10 +66,7 @@ async fn the_demo_plays_a_whole_round_and_a_second_run_plays_another(backend: Ba
 
     // What the demo did is there for everyone else to see, through the CLI.
     let admin = Cli::new(&server.url, &dir.path().join("admin"));
-    admin.ok(
-        &["login", "admin", "--password-stdin"],
-        &format!("{ADMIN_PASSWORD}\n"),
-    );
+    admin.login("admin", ADMIN_PASSWORD);
     let challenges = admin.json(&["challenge", "list", "--state", "completed"], "");
     assert_eq!(
         challenges.as_array().map(Vec::len),

@@ -54,10 +54,7 @@ async fn calls_are_counted_by_method_and_status_and_timed() {
         &["login", "admin", "--password-stdin"],
         "not-the-password\n",
     );
-    cli.ok(
-        &["login", "admin", "--password-stdin"],
-        &format!("{ADMIN_PASSWORD}\n"),
-    );
+    cli.login("admin", ADMIN_PASSWORD);
     cli.fails(&["challenge", "show", "challenges/does-not-exist"], "");
     cli.ok(&["challenge", "list"], "");
     let mut watcher = cli.spawn(&["events", "watch"]);

@@ -23,10 +23,7 @@ async fn the_bureau_and_a_publisher_publish_a_challenge_with_the_cli(backend: Ba
     let admin = Cli::new(&server.url, &dir.path().join("admin"));
     let publisher = Cli::new(&server.url, &dir.path().join("publisher"));
 
-    admin.ok(
-        &["login", "admin", "--password-stdin"],
-        &format!("{ADMIN_PASSWORD}\n"),
-    );
+    admin.login("admin", ADMIN_PASSWORD);
     let org = admin.json(
         &[
             "org",
@@ -159,10 +156,7 @@ async fn the_cli_explains_refusals_so_a_person_can_act(backend: Backend) {
         "{wrong}"
     );
 
-    cli.ok(
-        &["login", "admin", "--password-stdin"],
-        &format!("{ADMIN_PASSWORD}\n"),
-    );
+    cli.login("admin", ADMIN_PASSWORD);
     let bad_code = cli.fails(
         &[
             "org",

@@ -120,52 +120,15 @@ async fn a_python_team_applies_and_watches_its_events(backend: Backend) {
     );
     let cli = |who: &str| Cli::new(&server.url, &dir.path().join(who));
     let (admin, publisher) = (cli("admin"), cli("publisher"));
-    admin.ok(
-        &["login", "admin", "--password-stdin"],
-        &format!("{ADMIN_PASSWORD}\n"),
-    );
-    let org = |name: &str, kind: &str, code: &str| {
-        admin.json(
-            &[
-                "org",
-                "create",
-                "--name",
-                name,
-                "--type",
-                kind,
-                "--region",
-                "330100",
-                "--credit-code",
-                code,
-            ],
-            "",
-        )["name"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    };
+    admin.login("admin", ADMIN_PASSWORD);
+    let org = |name: &str, kind: &str, code: &str| admin.create_org(name, kind, code);
     let porcelain = org("华联电瓷", "enterprise", "91350100M000100Y43");
     let zjut = org("浙江工业大学", "university", "12330000470003281H");
     for (username, role, org) in [
         ("porcelain.pub", "publisher", &porcelain),
         ("li.lead", "team_member", &zjut),
     ] {
-        admin.ok(
-            &[
-                "user",
-                "create",
-                "--username",
-                username,
-                "--display-name",
-                username,
-                "--role",
-                role,
-                "--org",
-                org,
-                "--password-stdin",
-            ],
-            &format!("{username}-password\n"),
-        );
+        admin.create_user(username, role, org);
     }
     publisher.ok(
         &["login", "porcelain.pub", "--password-stdin"],

@@ -21,14 +21,8 @@ async fn an_event_written_through_one_process_reaches_a_watcher_on_another(backe
 
     let on_writer = Cli::new(&writer.url, &dir.path().join("w"));
     let on_reader = Cli::new(&reader.url, &dir.path().join("r"));
-    on_writer.ok(
-        &["login", "admin", "--password-stdin"],
-        &format!("{ADMIN_PASSWORD}\n"),
-    );
-    on_reader.ok(
-        &["login", "admin", "--password-stdin"],
-        &format!("{ADMIN_PASSWORD}\n"),
-    );
+    on_writer.login("admin", ADMIN_PASSWORD);
+    on_reader.login("admin", ADMIN_PASSWORD);
 
     let watcher = on_reader.spawn(&[
         "--output",

@@ -39,52 +39,15 @@ async fn a_killed_server_restarts_with_nothing_lost(backend: Backend) {
     std::fs::create_dir_all(&data).unwrap();
     let server = ServerProcess::start(&data, db.url.as_deref(), ENV);
     let admin = Cli::new(&server.url, &dir.path().join("admin"));
-    admin.ok(
-        &["login", "admin", "--password-stdin"],
-        &format!("{ADMIN_PASSWORD}\n"),
-    );
-    let org = |name: &str, kind: &str, code: &str| {
-        admin.json(
-            &[
-                "org",
-                "create",
-                "--name",
-                name,
-                "--type",
-                kind,
-                "--region",
-                "330100",
-                "--credit-code",
-                code,
-            ],
-            "",
-        )["name"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    };
+    admin.login("admin", ADMIN_PASSWORD);
+    let org = |name: &str, kind: &str, code: &str| admin.create_org(name, kind, code);
     let porcelain = org("华联电瓷", "enterprise", "91350100M000100Y43");
     let zjut = org("浙江工业大学", "university", "12330000470003281H");
     for (username, role, org) in [
         ("porcelain.pub", "publisher", &porcelain),
         ("li.lead", "team_member", &zjut),
     ] {
-        admin.ok(
-            &[
-                "user",
-                "create",
-                "--username",
-                username,
-                "--display-name",
-                username,
-                "--role",
-                role,
-                "--org",
-                org,
-                "--password-stdin",
-            ],
-            &format!("{username}-password\n"),
-        );
+        admin.create_user(username, role, org);
     }
     let (admin, publisher, team) = sign_in(&server, dir.path());
     let challenge_file = dir.path().join("challenge.toml");

@@ -38,54 +38,12 @@ async fn a_challenge_is_reviewed_and_noticed_through_the_cli(backend: Backend) {
     );
     let cli = |who: &str| Cli::new(&server.url, &dir.path().join(who));
     let admin = cli("admin");
-    admin.ok(
-        &["login", "admin", "--password-stdin"],
-        &format!("{ADMIN_PASSWORD}\n"),
-    );
-    let org = |name: &str, kind: &str, code: &str| {
-        admin.json(
-            &[
-                "org",
-                "create",
-                "--name",
-                name,
-                "--type",
-                kind,
-                "--region",
-                "330100",
-                "--credit-code",
-                code,
-            ],
-            "",
-        )["name"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    };
+    admin.login("admin", ADMIN_PASSWORD);
+    let org = |name: &str, kind: &str, code: &str| admin.create_org(name, kind, code);
     let porcelain = org("华联电瓷", "enterprise", "91350100M000100Y43");
     let zjut = org("浙江工业大学", "university", "12330000470003281H");
     let institute = org("市材料研究院", "institute", "12330100000000001H");
-    let user = |username: &str, role: &str, org: &str| {
-        admin.json(
-            &[
-                "user",
-                "create",
-                "--username",
-                username,
-                "--display-name",
-                username,
-                "--role",
-                role,
-                "--org",
-                org,
-                "--password-stdin",
-            ],
-            &format!("{username}-password\n"),
-        )["name"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    };
+    let user = |username: &str, role: &str, org: &str| admin.create_user(username, role, org);
     user("porcelain.pub", "publisher", &porcelain);
     user("li.lead", "team_member", &zjut);
     let publisher = cli("publisher");

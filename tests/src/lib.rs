@@ -291,3 +291,60 @@ pub fn finish(mut child: Child, timeout: Duration) -> (Output, bool) {
     }
     (child.wait_with_output().expect("output"), finished)
 }
+
+/// The steps every end-to-end story starts with, as the bureau does them through the CLI.
+impl Cli {
+    /// `jiebang login <username>`, the password on standard input.
+    pub fn login(&self, username: &str, password: &str) {
+        self.ok(
+            &["login", username, "--password-stdin"],
+            &format!("{password}\n"),
+        );
+    }
+
+    /// Registers an organisation in region 330100 (as a signed-in admin); returns its name.
+    pub fn create_org(&self, name: &str, kind: &str, credit_code: &str) -> String {
+        self.json(
+            &[
+                "org",
+                "create",
+                "--name",
+                name,
+                "--type",
+                kind,
+                "--region",
+                "330100",
+                "--credit-code",
+                credit_code,
+            ],
+            "",
+        )["name"]
+            .as_str()
+            .expect("organisation name")
+            .to_owned()
+    }
+
+    /// Creates a user of `org` whose password is `<username>-password` (as a signed-in
+    /// admin); returns `users/{id}`.
+    pub fn create_user(&self, username: &str, role: &str, org: &str) -> String {
+        self.json(
+            &[
+                "user",
+                "create",
+                "--username",
+                username,
+                "--display-name",
+                username,
+                "--role",
+                role,
+                "--org",
+                org,
+                "--password-stdin",
+            ],
+            &format!("{username}-password\n"),
+        )["name"]
+            .as_str()
+            .expect("user name")
+            .to_owned()
+    }
+}

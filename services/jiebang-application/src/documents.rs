@@ -87,8 +87,7 @@ impl ApplicationApi {
             else {
                 continue;
             };
-            let Some(challenge) = challenges::get(&self.platform().store, &challenge_id).await?
-            else {
+            let Some(challenge) = challenges::get_in(&mut conn, &challenge_id).await? else {
                 continue;
             };
             if access::can_read(caller, &application, &challenge, now) {

@@ -703,8 +703,14 @@ async fn decide_once(
             now,
         ));
         caused.extend(
-            crate::ending::settle_challenge(&mut tx, &challenge, caller, &idem.request_digest, now)
-                .await?,
+            crate::ending::settle_challenge(
+                &mut tx,
+                &challenge.id,
+                caller,
+                &idem.request_digest,
+                now,
+            )
+            .await?,
         );
     }
     let application = applications::get(tx.conn(), &project.challenge_id, &project.application_id)

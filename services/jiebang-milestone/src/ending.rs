@@ -91,7 +91,7 @@ pub(crate) fn failure_to_proto(project_id: &str, json: Option<&str>) -> Option<p
 /// publication), for the caller to record in the same transaction after the project's own.
 pub(crate) async fn settle_challenge(
     tx: &mut Tx,
-    challenge: &Challenge,
+    challenge_id: &str,
     caller: &Caller,
     request_digest: &str,
     now: Timestamp,
@@ -100,7 +100,7 @@ pub(crate) async fn settle_challenge(
     // and neither would settle the challenge. Whoever locks the challenge second reads the
     // project states after the first has committed (read committed: each statement sees what
     // was committed before it began), so one of them settles it.
-    let challenge = &challenges::get_exclusive(tx, &challenge.id)
+    let challenge = &challenges::get_exclusive(tx, challenge_id)
         .await?
         .ok_or_else(|| StoreError::Corrupt("project without challenge".into()))?;
     let states = rows::project_states(tx.conn(), &challenge.id).await?;
@@ -819,7 +819,7 @@ impl MilestoneApi {
                     .await?
                     .ok_or_else(|| StoreError::Corrupt("project without challenge".into()))?;
                 let ended =
-                    settle_challenge(&mut tx, &challenge, caller, &idem.request_digest, now)
+                    settle_challenge(&mut tx, &challenge.id, caller, &idem.request_digest, now)
                         .await?;
                 let mut updated = project.clone();
                 updated.state = "FAILED".into();

@@ -62,7 +62,13 @@ impl ClockApi {
 
 fn parse_advance(by: Option<&prost_types::Duration>) -> Result<Duration, DomainError> {
     let by = by.ok_or_else(|| DomainError::invalid("by", "is required"))?;
-    if by.seconds < 0 || by.nanos < 0 || (by.seconds == 0 && by.nanos == 0) {
+    if !(0..1_000_000_000).contains(&by.nanos) {
+        return Err(DomainError::invalid(
+            "by",
+            "nanos must be within 0..999,999,999",
+        ));
+    }
+    if by.seconds < 0 || (by.seconds == 0 && by.nanos == 0) {
         return Err(DomainError::invalid(
             "by",
             "must be positive: the clock never goes back",
@@ -106,7 +112,11 @@ mod tests {
             parse_advance(Some(&secs(86_400))).ok(),
             Some(Duration::from_secs(86_400))
         );
-        for bad in [secs(0), secs(-1), secs(3661 * 86_400)] {
+        let too_many_nanos = prost_types::Duration {
+            seconds: 1,
+            nanos: 2_000_000_000,
+        };
+        for bad in [secs(0), secs(-1), secs(3661 * 86_400), too_many_nanos] {
             assert!(parse_advance(Some(&bad)).is_err(), "{bad:?}");
         }
         assert!(parse_advance(None).is_err());
