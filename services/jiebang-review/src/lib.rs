@@ -5,6 +5,8 @@
 //!   recorded conflicts.
 //! - [`scoring`]: opening assignments, draft and sealed score sheets, the ranking and
 //!   dispersion resolutions.
+//! - [`ranking`]: aggregating and ranking a challenge's sealed sheets, rendered a page at a
+//!   time.
 //! - [`amend`]: conflicts declared during review (withdrawal and replacement), rescoring.
 //! - [`notice`]: proposing winners, the public notice, objections and rulings, appointment.
 //! - [`service`]: the gRPC trait, routing each RPC to its handler.
@@ -14,6 +16,7 @@ pub mod assign;
 pub mod convert;
 pub mod notice;
 pub mod pool;
+pub mod ranking;
 pub mod scoring;
 pub mod service;
 

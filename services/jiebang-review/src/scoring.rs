@@ -5,17 +5,17 @@
 //! and nobody — the chair included — sees another expert's scores before submitting their own.
 
 use crate::convert::{application_name, assignment_to_proto};
+use crate::ranking::Ranking;
 use crate::service::ReviewApi;
 use jiebang_application::{blind::blind_of, convert::application_to_proto};
-use jiebang_domain::application::ApplicationState;
 use jiebang_domain::audience::Audience;
 use jiebang_domain::challenge::{Challenge, Criterion, CriterionKind};
 use jiebang_domain::ids::new_id;
-use jiebang_domain::review::aggregation::{Scored, rank};
 use jiebang_domain::review::sheet::{CriterionScore, SheetContent};
-use jiebang_domain::{Caller, DomainError, Timestamp};
+use jiebang_domain::{Caller, DomainError};
 use jiebang_grpc::convert::to_proto_time;
 use jiebang_grpc::idempotency::{Idempotency, digest};
+use jiebang_grpc::paging::{decode_token, encode_token, page_size};
 use jiebang_grpc::platform::ChangeBuilder;
 use jiebang_grpc::{ApiError, Platform};
 use jiebang_proto::v1 as pb;
@@ -23,7 +23,10 @@ use jiebang_storage::review::{self as rows, AssignmentRow, SheetRow};
 use jiebang_storage::{StoreError, applications, challenges};
 use rust_decimal::Decimal;
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, HashMap};
+
+/// ListRanking's page size when none is asked for, and the most it returns (review.proto).
+const RANKING_PAGE_SIZE: i64 = 100;
+const MAX_RANKING_PAGE_SIZE: i64 = 1000;
 
 /// `challenges/{c}/applications/{a}/assignments/{x}` → (c, a, x).
 fn parse_assignment(name: &str, field: &str) -> Result<(String, String, String), DomainError> {
@@ -486,7 +489,7 @@ impl ReviewApi {
     }
 
     /// The ranking, every read on `conn` (e.g. `tx.conn()`, which then sees the transaction's
-    /// own writes).
+    /// own writes): every entry, and whether every expected sheet is in.
     pub(crate) async fn ranking_in(
         &self,
         conn: &mut sqlx::AnyConnection,
@@ -494,7 +497,8 @@ impl ReviewApi {
         challenge: &Challenge,
         as_chair: bool,
     ) -> Result<(Vec<pb::RankingEntry>, bool), ApiError> {
-        ranking_entries(conn, challenge, as_chair).await
+        let ranking = Ranking::read(conn, challenge).await?;
+        Ok((ranking.all_entries(as_chair), ranking.complete()))
     }
 
     pub(crate) async fn list_ranking(
@@ -505,20 +509,43 @@ impl ReviewApi {
         let challenge_id = jiebang_domain::ids::Collection::Challenges
             .parse(&req.challenge, "challenge")?
             .to_owned();
+        let size = page_size(req.page_size, RANKING_PAGE_SIZE, MAX_RANKING_PAGE_SIZE)?;
+        // The ranking is recomputed for every page: a page token is the position to resume
+        // after, bound to the challenge, and positions move only when a sheet is sealed or a
+        // resolution changes what counts (the response says whether it is complete).
+        let filters = format!("ranking:{challenge_id}");
+        let start = match decode_token(&req.page_token, &filters)? {
+            None => 0,
+            Some(after) => after.parse::<usize>().map_err(|_| {
+                DomainError::invalid(
+                    "page_token",
+                    "is not a token from a previous page of this listing",
+                )
+            })?,
+        };
         let challenge = challenges::get(&self.platform().store, &challenge_id)
             .await?
             .ok_or_else(|| DomainError::not_found(&req.challenge))?;
         let as_chair = self.ranking_access(&caller, &challenge_id).await?;
-        let (entries, complete) = self.ranking(&caller, &challenge, as_chair).await?;
-        let open = entries
-            .iter()
-            .filter(|e| e.dispersion_flagged && e.dispersion_resolution.is_none())
-            .count();
+        let mut conn = self
+            .platform()
+            .store
+            .pool()
+            .acquire()
+            .await
+            .map_err(StoreError::from)?;
+        let ranking = Ranking::read(&mut conn, &challenge).await?;
+        drop(conn);
+        let end = start.saturating_add(usize::try_from(size).unwrap_or(usize::MAX));
         Ok(pb::ListRankingResponse {
-            ranking_entries: entries,
-            next_page_token: String::new(),
-            complete,
-            open_dispersion_count: i32::try_from(open).unwrap_or(i32::MAX),
+            ranking_entries: ranking.entries(start..end, as_chair),
+            next_page_token: if end < ranking.len() {
+                encode_token(&end.to_string(), &filters)
+            } else {
+                String::new()
+            },
+            complete: ranking.complete(),
+            open_dispersion_count: i32::try_from(ranking.open_dispersions()).unwrap_or(i32::MAX),
             aggregation_method: crate::convert::aggregation_to_proto(
                 challenge.spec.review.aggregation_method,
             ) as i32,
@@ -702,172 +729,6 @@ impl ReviewApi {
             comments,
         })
     }
-}
-
-/// Aggregation and ranking of a challenge (what ListRanking and every stage after it read):
-/// every sealed sheet of every reviewed application, aggregated and ranked by
-/// [`jiebang_domain::review::aggregation::rank`], with the tie-breaks, thresholds, dispersion
-/// flags and resolutions. Every read is on `conn`. Access is the caller's business; `as_chair`
-/// hides the lead organisation of a blind review.
-pub async fn ranking_entries(
-    conn: &mut sqlx::AnyConnection,
-    challenge: &Challenge,
-    as_chair: bool,
-) -> Result<(Vec<pb::RankingEntry>, bool), ApiError> {
-    // Each table is read once, streamed, and grouped by application here: no per-application
-    // query and no scan of every sheet per application (100,000 × 7 × 5 in well under 2 s).
-    let reviewed: Vec<_> = rows::ranking_applications(&mut *conn, &challenge.id)
-        .await?
-        .into_iter()
-        .filter(|a| {
-            matches!(
-                a.state,
-                ApplicationState::UnderReview
-                    | ApplicationState::Shortlisted
-                    | ApplicationState::NotSelected
-                    | ApplicationState::ProposedWinner
-                    | ApplicationState::Appointed
-            )
-        })
-        .collect();
-    let index: HashMap<&str, usize> = reviewed
-        .iter()
-        .enumerate()
-        .map(|(i, a)| (a.id.as_str(), i))
-        .collect();
-    let criteria = &challenge.spec.criteria;
-    let mut sheets: Vec<Vec<Vec<Decimal>>> = vec![Vec::new(); reviewed.len()];
-    rows::sheet_scores_of_challenge(
-        &mut *conn,
-        &challenge.id,
-        "SUBMITTED",
-        criteria,
-        |application_id, aligned| {
-            if let Some(&i) = index.get(application_id) {
-                sheets[i].push(aligned);
-            }
-        },
-    )
-    .await?;
-    let live: HashMap<String, i64> = rows::live_assignment_counts(&mut *conn, &challenge.id)
-        .await?
-        .into_iter()
-        .collect();
-    let resolutions: BTreeMap<String, (String, String, Timestamp)> =
-        rows::resolutions(&mut *conn, &challenge.id)
-            .await?
-            .into_iter()
-            .map(|(a, reason, who, at)| (a, (reason, who, at)))
-            .collect();
-    let scored: Vec<Scored> = reviewed
-        .iter()
-        .zip(sheets)
-        .map(|(a, sheets)| Scored {
-            application_id: a.id.clone(),
-            requested_budget_fen: a.requested_budget_fen,
-            sheets,
-        })
-        .collect();
-    let outcomes = rank(criteria, &challenge.spec.review, &scored);
-    let heaviest = criteria
-        .iter()
-        .enumerate()
-        .max_by(|(ia, a), (ib, b)| a.weight.cmp(&b.weight).then(ib.cmp(ia)))
-        .map(|(i, _)| i);
-    let technical = criteria
-        .iter()
-        .position(|c| c.kind == CriterionKind::TechnicalFeasibility);
-    let threshold =
-        Decimal::from(challenge.spec.review.criterion_threshold_percent) / Decimal::ONE_HUNDRED;
-    let find = |id: &str| index.get(id).map(|&i| &reviewed[i]);
-    let mut complete = true;
-    let mut entries = Vec::with_capacity(outcomes.len());
-    for (position, outcome) in outcomes.iter().enumerate() {
-        let application = find(&outcome.application_id)
-            .ok_or_else(|| StoreError::Corrupt("ranked an unknown application".into()))?;
-        let expected = live
-            .get(&application.id)
-            .map_or(0, |&n| usize::try_from(n).unwrap_or(0));
-        let submitted = outcome.totals.len();
-        complete &= submitted >= expected;
-        let tie_break = match outcomes.get(position + 1) {
-            Some(next)
-                if next.final_score == outcome.final_score && next.passes() == outcome.passes() =>
-            {
-                let at = |o: &jiebang_domain::review::aggregation::Outcome, i: Option<usize>| {
-                    i.and_then(|i| o.criterion_scores.get(i).copied())
-                };
-                let next_budget = find(&next.application_id).map_or(0, |a| a.requested_budget_fen);
-                if at(outcome, heaviest) != at(next, heaviest) {
-                    pb::TieBreak::HeaviestCriterion
-                } else if at(outcome, technical) != at(next, technical) {
-                    pb::TieBreak::TechnicalFeasibility
-                } else if application.requested_budget_fen != next_budget {
-                    pb::TieBreak::LowerBudget
-                } else {
-                    pb::TieBreak::Unresolved
-                }
-            }
-            _ => pb::TieBreak::None,
-        };
-        let mut totals = outcome.totals.clone();
-        totals.sort();
-        let trimmed = challenge.spec.review.aggregation_method
-            == jiebang_domain::challenge::AggregationMethod::TrimmedMean
-            && totals.len() >= 5;
-        let name = application_name(&challenge.id, &application.id);
-        entries.push(pb::RankingEntry {
-            rank: i32::try_from(position + 1).unwrap_or(i32::MAX),
-            application: name.clone(),
-            label: jiebang_application::blind::label_at(application.position),
-            title: application.title.clone(),
-            lead_organization: if as_chair && challenge.spec.blind_review {
-                String::new()
-            } else {
-                format!("organizations/{}", application.lead_organization_id)
-            },
-            state: crate::convert::application_state(application.state),
-            final_score: if submitted >= expected && submitted > 0 {
-                outcome.final_score.to_string()
-            } else {
-                String::new()
-            },
-            criterion_results: criteria
-                .iter()
-                .zip(&outcome.criterion_scores)
-                .map(|(c, mean)| pb::CriterionResult {
-                    criterion: c.name.clone(),
-                    weight: c.weight,
-                    mean: mean.to_string(),
-                    threshold_met: *mean >= Decimal::from(c.weight) * threshold,
-                })
-                .collect(),
-            submitted_sheet_count: i32::try_from(submitted).unwrap_or(i32::MAX),
-            expected_sheet_count: i32::try_from(expected).unwrap_or(i32::MAX),
-            sheet_totals: totals
-                .iter()
-                .enumerate()
-                .map(|(i, t)| pb::SheetTotal {
-                    // Opaque: the position among the sorted totals, never the expert.
-                    score_sheet: format!("{name}#{}", i + 1),
-                    total: t.normalize().to_string(),
-                    trimmed: trimmed && (i == 0 || i + 1 == totals.len()),
-                })
-                .collect(),
-            dispersion_flagged: outcome.dispersion.is_some(),
-            dispersion_resolution: resolutions.get(&application.id).map(|(reason, who, at)| {
-                pb::DispersionResolution {
-                    reason: reason.clone(),
-                    resolver: format!("users/{who}"),
-                    resolve_time: Some(to_proto_time(*at)),
-                }
-            }),
-            eligible_for_award: outcome.passes(),
-            requested_budget_fen: application.requested_budget_fen,
-            tie_break: tie_break as i32,
-        });
-    }
-    Ok((entries, complete))
 }
 
 fn criteria_to_proto(criteria: &[Criterion]) -> Vec<pb::Criterion> {

@@ -107,6 +107,12 @@ pub struct Config {
     /// `JIEBANG_EVENT_POLL_INTERVAL`: how often event streams look for events of other replicas.
     #[serde(with = "humantime_serde")]
     pub event_poll_interval: Duration,
+    /// `JIEBANG_CHALLENGE_CACHE_TTL`: how long GetChallenge may serve a challenge from this
+    /// process's memory. The process's own writes are seen at once; another replica's writes
+    /// once the entry expires, so this bounds how stale a read can be. `0s` turns it off.
+    /// Unset: `1s` on SQLite (one process owns the file), off on PostgreSQL (replicas).
+    #[serde(with = "humantime_serde")]
+    pub challenge_cache_ttl: Option<Duration>,
     /// `JIEBANG_LOG_FORMAT`: `human` or `json`.
     pub log_format: LogFormat,
     /// `JIEBANG_LOG`: a tracing filter such as `info` or `jiebang=debug,sqlx=warn`.
@@ -144,6 +150,7 @@ impl Default for Config {
             min_application_window: Duration::from_secs(24 * 3600),
             deadline_check_interval: Duration::from_secs(1),
             event_poll_interval: Duration::from_millis(200),
+            challenge_cache_ttl: None,
             log_format: LogFormat::Human,
             log: "info".into(),
             metrics_addr: None,
@@ -219,6 +226,17 @@ impl Config {
         })
     }
 
+    /// The challenge cache's lifetime in effect (see `challenge_cache_ttl`).
+    pub fn challenge_cache_ttl(&self) -> Duration {
+        self.challenge_cache_ttl.unwrap_or_else(|| {
+            if self.database_url().starts_with("sqlite:") {
+                Duration::from_secs(1)
+            } else {
+                Duration::ZERO
+            }
+        })
+    }
+
     /// The database URL in effect.
     pub fn database_url(&self) -> String {
         match &self.database_url {
@@ -260,6 +278,9 @@ variable names without the JIEBANG_ prefix, in lower case):
   JIEBANG_MIN_APPLICATION_WINDOW   shortest application window of a challenge [24h]
   JIEBANG_DEADLINE_CHECK_INTERVAL  how often passed deadlines are closed [1s]
   JIEBANG_EVENT_POLL_INTERVAL      how often event streams poll the database [200ms]
+  JIEBANG_CHALLENGE_CACHE_TTL      how long GetChallenge may serve a challenge from memory;
+                                   bounds staleness across replicas; 0s is off
+                                   [1s on SQLite, off on PostgreSQL]
   JIEBANG_LOG_FORMAT               human | json [human]
   JIEBANG_LOG                      tracing filter, e.g. info or jiebang=debug [info]
   JIEBANG_METRICS_ADDR             serve Prometheus metrics here, e.g. 0.0.0.0:9464 [off]

@@ -88,6 +88,7 @@ pub async fn start(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Run
     }
     let mut options = StoreOptions::new(config.database_url());
     options.max_connections = config.db_max_connections;
+    options.challenge_cache_ttl = config.challenge_cache_ttl();
     options.sqlite_synchronous = match config.sqlite_synchronous {
         SqliteSynchronous::Full => Synchronous::Full,
         SqliteSynchronous::Normal => Synchronous::Normal,

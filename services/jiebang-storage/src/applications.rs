@@ -94,7 +94,8 @@ pub async fn insert(tx: &mut Tx, a: &Application) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO applications (id, challenge_id, round, state, lead_organization_id, creator_id, \
          content, pledge, formal_check, withdrawal_reason, submitted_at, withdrawn_at, created_at, \
-         updated_at, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+         updated_at, version, title, requested_budget_fen) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
     )
     .bind(&a.id)
     .bind(&a.challenge_id)
@@ -111,6 +112,8 @@ pub async fn insert(tx: &mut Tx, a: &Application) -> Result<(), StoreError> {
     .bind(a.created_at.micros())
     .bind(a.updated_at.micros())
     .bind(a.version)
+    .bind(&a.content.title)
+    .bind(a.content.requested_budget_fen)
     .execute(tx.conn())
     .await?;
     write_links(tx, a).await
@@ -120,8 +123,8 @@ pub async fn insert(tx: &mut Tx, a: &Application) -> Result<(), StoreError> {
 pub async fn update(tx: &mut Tx, a: &Application, expected_version: i64) -> Result<(), StoreError> {
     let done = sqlx::query(
         "UPDATE applications SET state = $1, content = $2, pledge = $3, formal_check = $4, \
-         withdrawal_reason = $5, submitted_at = $6, withdrawn_at = $7, updated_at = $8, version = $9 \
-         WHERE id = $10 AND version = $11",
+         withdrawal_reason = $5, submitted_at = $6, withdrawn_at = $7, updated_at = $8, version = $9, \
+         title = $12, requested_budget_fen = $13 WHERE id = $10 AND version = $11",
     )
     .bind(a.state.as_str())
     .bind(to_json(&a.content)?)
@@ -134,6 +137,8 @@ pub async fn update(tx: &mut Tx, a: &Application, expected_version: i64) -> Resu
     .bind(a.version)
     .bind(&a.id)
     .bind(expected_version)
+    .bind(&a.content.title)
+    .bind(a.content.requested_budget_fen)
     .execute(tx.conn())
     .await?;
     if done.rows_affected() != 1 {

@@ -6,6 +6,7 @@ use jiebang_domain::Timestamp;
 use jiebang_domain::challenge::{CancellationReason, Challenge, ChallengeSpec, ChallengeState};
 use sqlx::Row;
 use sqlx::any::AnyRow;
+use std::sync::Arc;
 
 const COLUMNS: &str = "id, publisher_id, state, spec, open_at, close_at, rejection_reason, \
                        cancellation_reason, cancellation_note, created_at, updated_at, version";
@@ -46,6 +47,7 @@ fn spec_json(challenge: &Challenge) -> Result<String, StoreError> {
 }
 
 pub async fn insert(tx: &mut Tx, c: &Challenge) -> Result<(), StoreError> {
+    tx.wrote_challenges();
     sqlx::query(
         "INSERT INTO challenges (id, publisher_id, state, title, industry_field, round, spec, \
          open_at, close_at, rejection_reason, cancellation_reason, cancellation_note, \
@@ -75,6 +77,7 @@ pub async fn insert(tx: &mut Tx, c: &Challenge) -> Result<(), StoreError> {
 /// Saves the next version of a challenge if the stored one is still `expected_version`;
 /// otherwise [`StoreError::Conflict`] (someone else changed it in between).
 pub async fn update(tx: &mut Tx, c: &Challenge, expected_version: i64) -> Result<(), StoreError> {
+    tx.wrote_challenges();
     let done = sqlx::query(
         "UPDATE challenges SET state = $1, title = $2, industry_field = $3, round = $4, \
          spec = $5, open_at = $6, close_at = $7, rejection_reason = $8, \
@@ -107,6 +110,23 @@ pub async fn update(tx: &mut Tx, c: &Challenge, expected_version: i64) -> Result
 pub async fn get(store: &Store, id: &str) -> Result<Option<Challenge>, StoreError> {
     let mut conn = store.pool().acquire().await?;
     get_in(&mut conn, id).await
+}
+
+/// Reads a challenge for showing it (GetChallenge), from this process's cache when it is on
+/// and fresh ([`crate::read_cache`]). Never for a decision: a write re-reads inside its
+/// transaction.
+pub async fn get_cached(store: &Store, id: &str) -> Result<Option<Arc<Challenge>>, StoreError> {
+    let cache = store.challenge_cache();
+    if let Some(hit) = cache.get(id) {
+        return Ok(Some(hit));
+    }
+    let generation = cache.generation();
+    let Some(challenge) = get(store, id).await? else {
+        return Ok(None);
+    };
+    let challenge = Arc::new(challenge);
+    cache.put(generation, id, challenge.clone());
+    Ok(Some(challenge))
 }
 
 /// Reads a challenge on a connection the caller already holds (never take a second pooled

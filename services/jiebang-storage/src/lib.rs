@@ -24,6 +24,7 @@ pub mod events;
 pub mod identity;
 pub mod notice;
 pub mod projects;
+pub mod read_cache;
 pub mod review;
 pub mod secrets;
 pub mod store;

@@ -778,23 +778,34 @@ pub async fn ranking_applications(
 ) -> Result<Vec<RankingApplication>, StoreError> {
     use futures::TryStreamExt;
     let mut rows = sqlx::query(
-        "SELECT id, state, lead_organization_id, content FROM applications \
-         WHERE challenge_id = $1 ORDER BY id",
+        "SELECT id, state, lead_organization_id, title, requested_budget_fen, \
+         CASE WHEN title IS NULL OR requested_budget_fen IS NULL THEN content END \
+         FROM applications WHERE challenge_id = $1 ORDER BY id",
     )
     .bind(challenge_id)
     .fetch(conn);
     let mut out = Vec::new();
     while let Some(row) = rows.try_next().await? {
         let state: String = row.try_get(1)?;
-        let content: RankingContent = serde_json::from_str(row.try_get_unchecked::<&str, _>(3)?)
-            .map_err(|e| StoreError::Corrupt(format!("application content: {e}")))?;
+        let title: Option<String> = row.try_get(3)?;
+        let budget: Option<i64> = row.try_get(4)?;
+        let (title, requested_budget_fen) = match (title, budget) {
+            (Some(title), Some(budget)) => (title, budget),
+            // Saved before the columns existed and not backfilled: read from the content.
+            _ => {
+                let content: RankingContent =
+                    serde_json::from_str(row.try_get_unchecked::<&str, _>(5)?)
+                        .map_err(|e| StoreError::Corrupt(format!("application content: {e}")))?;
+                (content.title, content.requested_budget_fen)
+            }
+        };
         out.push(RankingApplication {
             id: row.try_get(0)?,
             state: jiebang_domain::application::ApplicationState::parse(&state)
                 .ok_or_else(|| StoreError::Corrupt(format!("application state {state}")))?,
             lead_organization_id: row.try_get(2)?,
-            title: content.title,
-            requested_budget_fen: content.requested_budget_fen,
+            title,
+            requested_budget_fen,
             position: i64::try_from(out.len() + 1).unwrap_or(i64::MAX),
         });
     }

@@ -3,6 +3,8 @@
 use crate::StoreError;
 use crate::audit;
 use crate::change::Change;
+use crate::read_cache::ReadCache;
+use jiebang_domain::challenge::Challenge;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{Any, AnyPool, Executor, SqlSafeStr};
@@ -36,6 +38,10 @@ pub struct StoreOptions {
     /// How long SQLite waits for the write lock before giving up (`busy_timeout`).
     pub sqlite_busy_timeout: Duration,
     pub acquire_timeout: Duration,
+    /// How long a challenge read by id may be served from this process's cache
+    /// ([`crate::read_cache`]); zero turns the cache off. This process's own writes are seen at
+    /// once; other processes' writes once the entry expires.
+    pub challenge_cache_ttl: Duration,
 }
 
 impl StoreOptions {
@@ -46,6 +52,7 @@ impl StoreOptions {
             sqlite_synchronous: Synchronous::Full,
             sqlite_busy_timeout: Duration::from_secs(10),
             acquire_timeout: Duration::from_secs(10),
+            challenge_cache_ttl: Duration::ZERO,
         }
     }
 }
@@ -59,6 +66,7 @@ pub struct Store {
     /// instead of in SQLite's busy handler, which sleeps and polls (1, 2, 5 … 100 ms) and
     /// turned a burst of writes into seconds of latency and a fraction of the throughput.
     write_gate: Arc<tokio::sync::Mutex<()>>,
+    challenge_cache: Arc<ReadCache<Challenge>>,
 }
 
 impl Store {
@@ -109,6 +117,7 @@ impl Store {
             pool,
             dialect,
             write_gate: Arc::new(tokio::sync::Mutex::new(())),
+            challenge_cache: Arc::new(ReadCache::new(options.challenge_cache_ttl)),
         };
         store.migrate().await?;
         Ok(store)
@@ -120,6 +129,11 @@ impl Store {
 
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// Challenges read by id ([`crate::challenges::get_cached`]).
+    pub fn challenge_cache(&self) -> &ReadCache<Challenge> {
+        &self.challenge_cache
     }
 
     /// Applies the migrations of this dialect that have not run yet. On PostgreSQL sqlx takes
@@ -144,6 +158,8 @@ impl Store {
         Ok(Tx {
             inner,
             dialect: self.dialect,
+            challenge_cache: self.challenge_cache.clone(),
+            wrote_challenges: false,
             _gate: gate,
         })
     }
@@ -158,6 +174,9 @@ impl Store {
 pub struct Tx {
     pub(crate) inner: sqlx::Transaction<'static, Any>,
     pub(crate) dialect: Dialect,
+    challenge_cache: Arc<ReadCache<Challenge>>,
+    /// A challenge was written: the cache moves on when this commits.
+    wrote_challenges: bool,
     /// SQLite: this process's turn to write, held until commit or rollback. Declared after
     /// `inner`, so it is released after the transaction ends.
     _gate: Option<tokio::sync::OwnedMutexGuard<()>>,
@@ -205,7 +224,15 @@ impl Tx {
     /// Commits without audit (for writes that are not state changes, e.g. bootstrap secrets).
     pub async fn commit(self) -> Result<(), StoreError> {
         self.inner.commit().await?;
+        if self.wrote_challenges {
+            self.challenge_cache.invalidate();
+        }
         Ok(())
+    }
+
+    /// Marks that this transaction writes a challenge (see [`crate::read_cache`]).
+    pub(crate) fn wrote_challenges(&mut self) {
+        self.wrote_challenges = true;
     }
 }
 
@@ -231,6 +258,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = migrations!("sqlite":
     8 "0008_acceptance",
     9 "0009_project_endings",
     10 "0010_ranking_reads",
+    11 "0011_ranking_columns",
 );
 
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = migrations!("postgres":
@@ -244,6 +272,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = migrations!("postgres":
     8 "0008_acceptance",
     9 "0009_project_endings",
     10 "0010_ranking_reads",
+    11 "0011_ranking_columns",
 );
 
 fn migrator(dialect: Dialect) -> Migrator {

@@ -579,16 +579,26 @@ pub async fn run(ctx: &Context, command: ReviewCommand) -> Result<()> {
             Ok(())
         }
         ReviewCommand::Ranking { challenge } => {
-            let r = client
-                .list_ranking(pb::ListRankingRequest {
-                    challenge: resource_name("challenges", &challenge),
-                    ..Default::default()
-                })
-                .await
-                .map_err(|s| ctx.fail(s))?
-                .into_inner();
-            let views: Vec<_> = r
-                .ranking_entries
+            // Every page, so the table and the JSON hold the whole ranking.
+            let mut entries = Vec::new();
+            let mut page_token = String::new();
+            let (complete, open_dispersions) = loop {
+                let page = client
+                    .list_ranking(pb::ListRankingRequest {
+                        challenge: resource_name("challenges", &challenge),
+                        page_size: 1000,
+                        page_token,
+                    })
+                    .await
+                    .map_err(|s| ctx.fail(s))?
+                    .into_inner();
+                entries.extend(page.ranking_entries);
+                if page.next_page_token.is_empty() {
+                    break (page.complete, page.open_dispersion_count);
+                }
+                page_token = page.next_page_token;
+            };
+            let views: Vec<_> = entries
                 .iter()
                 .map(|e| json!({"rank": e.rank, "application": e.application, "label": e.label, "title": e.title, "final_score": e.final_score, "sheets": format!("{}/{}", e.submitted_sheet_count, e.expected_sheet_count), "eligible_for_award": e.eligible_for_award, "dispersion_flagged": e.dispersion_flagged, "dispersion_resolved": e.dispersion_resolution.is_some(), "totals": e.sheet_totals.iter().map(|t| t.total.clone()).collect::<Vec<_>>()}))
                 .collect();
@@ -602,7 +612,7 @@ pub async fn run(ctx: &Context, command: ReviewCommand) -> Result<()> {
                     "award?",
                     "dispersion",
                 ]);
-                for e in &r.ranking_entries {
+                for e in &entries {
                     t.add_row(vec![
                         e.rank.to_string(),
                         e.label.clone(),
@@ -623,12 +633,12 @@ pub async fn run(ctx: &Context, command: ReviewCommand) -> Result<()> {
                 }
                 format!(
                     "{t}\n{} · {} open dispersion flag(s)",
-                    if r.complete {
+                    if complete {
                         "complete"
                     } else {
                         "sheets outstanding"
                     },
-                    r.open_dispersion_count
+                    open_dispersions
                 )
             })
         }

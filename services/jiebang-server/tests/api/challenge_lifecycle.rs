@@ -293,6 +293,20 @@ async fn a_publisher_updates_a_draft_with_a_field_mask_and_a_stale_etag_is_abort
     let cast = app.cast().await;
     let draft = app.draft(&cast, "瓷绝缘子釉料配方优化").await;
     let mut publisher = app.challenges(Some(&cast.publisher)).await;
+    let read = |mut client: pb::challenge_service_client::ChallengeServiceClient<
+        crate::support::Authed,
+    >,
+                name: String| async move {
+        client
+            .get_challenge(pb::GetChallengeRequest { name })
+            .await
+            .unwrap()
+            .into_inner()
+            .challenge
+            .unwrap()
+    };
+    // Read before the update (GetChallenge keeps it in the server's cache) ...
+    assert_eq!(read(publisher.clone(), draft.name.clone()).await, draft);
     let updated = publisher
         .update_challenge(pb::UpdateChallengeRequest {
             challenge: Some(pb::Challenge {
@@ -316,6 +330,8 @@ async fn a_publisher_updates_a_draft_with_a_field_mask_and_a_stale_etag_is_abort
     // Only masked fields change.
     assert_eq!(updated.duration_months, draft.duration_months);
     assert_ne!(updated.etag, draft.etag);
+    // ... and the next read shows the update.
+    assert_eq!(read(publisher.clone(), draft.name.clone()).await, updated);
 
     let stale = publisher
         .update_challenge(pb::UpdateChallengeRequest {

@@ -165,6 +165,9 @@ pub fn test_config(db: &Database) -> Config {
         event_poll_interval: Duration::from_millis(50),
         drain_timeout: Duration::from_secs(10),
         db_max_connections: 8,
+        // On for both backends, and long: a write that failed to move the cache on would show
+        // as a stale read in whichever test reads after it.
+        challenge_cache_ttl: Some(Duration::from_secs(600)),
         ..Config::default()
     }
 }
