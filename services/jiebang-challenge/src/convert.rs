@@ -427,6 +427,42 @@ pub fn challenge_to_proto(c: &Challenge, now: Timestamp) -> pb::Challenge {
     }
 }
 
+/// A challenge as a listing's BASIC view shows it (AIP-157, `ChallengeView` in
+/// challenge.proto): every short field, none of the long texts or nested lists.
+pub fn challenge_to_basic_proto(c: &Challenge, now: Timestamp) -> pb::Challenge {
+    let s = &c.spec;
+    pb::Challenge {
+        name: c.name(),
+        publisher: Collection::Organizations.name(&c.publisher_id),
+        state: state_to_proto(c.state_at(now)) as i32,
+        title: s.title.clone(),
+        government_funding_fen: s.government_funding_fen,
+        co_funding_fen: s.co_funding_fen,
+        duration_months: s.duration_months,
+        industry_field: s.industry_field.clone(),
+        winners_count: s.winners_count,
+        blind_review: s.blind_review,
+        round: s.round.clone(),
+        application_open_time: c.open_at.map(to_proto_time),
+        application_close_time: c.close_at.map(to_proto_time),
+        rejection_reason: c.rejection_reason.clone().unwrap_or_default(),
+        cancellation_reason: c
+            .cancellation
+            .as_ref()
+            .map(|(r, _)| cancellation_to_proto(*r) as i32)
+            .unwrap_or_default(),
+        cancellation_note: c
+            .cancellation
+            .as_ref()
+            .map(|(_, n)| n.clone())
+            .unwrap_or_default(),
+        create_time: Some(to_proto_time(c.created_at)),
+        update_time: Some(to_proto_time(c.updated_at)),
+        etag: c.etag(),
+        ..Default::default()
+    }
+}
+
 /// Fields a publisher may change in a DRAFT; everything else is output only.
 const UPDATABLE: &[&str] = &[
     "title",

@@ -1,8 +1,8 @@
 //! The `ChallengeService` handlers: convert, let the domain decide, persist, convert back.
 
 use crate::convert::{
-    cancellation_from_proto, challenge_to_proto, merge_masked, new_spec_from_proto,
-    spec_from_proto, state_from_proto,
+    cancellation_from_proto, challenge_to_basic_proto, challenge_to_proto, merge_masked,
+    new_spec_from_proto, spec_from_proto, state_from_proto,
 };
 use jiebang_domain::audience::Audience;
 use jiebang_domain::challenge::{Challenge, access};
@@ -211,6 +211,8 @@ impl ChallengeApi {
                     .map(str::to_owned)
             })
             .transpose()?;
+        let view = pb::ChallengeView::try_from(req.view)
+            .map_err(|_| DomainError::invalid("view", "is not a known view"))?;
         let filters = format!(
             "state={};field={};publisher={};title={}",
             req.state, req.industry_field, req.publisher, req.title_contains
@@ -229,8 +231,12 @@ impl ChallengeApi {
         let now = self.platform.now();
         let found = rows::list(&self.platform.store, &filter, now).await?;
         let (page, next_page_token) = finish_page(found, size, &filters, |c| c.id.clone());
+        let render = match view {
+            pb::ChallengeView::Full => challenge_to_proto,
+            pb::ChallengeView::Basic | pb::ChallengeView::Unspecified => challenge_to_basic_proto,
+        };
         Ok(pb::ListChallengesResponse {
-            challenges: page.iter().map(|c| challenge_to_proto(c, now)).collect(),
+            challenges: page.iter().map(|c| render(c, now)).collect(),
             next_page_token,
         })
     }

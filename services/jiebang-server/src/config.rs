@@ -107,9 +107,10 @@ pub struct Config {
     /// `JIEBANG_EVENT_POLL_INTERVAL`: how often event streams look for events of other replicas.
     #[serde(with = "humantime_serde")]
     pub event_poll_interval: Duration,
-    /// `JIEBANG_CHALLENGE_CACHE_TTL`: how long GetChallenge may serve a challenge from this
-    /// process's memory. The process's own writes are seen at once; another replica's writes
-    /// once the entry expires, so this bounds how stale a read can be. `0s` turns it off.
+    /// `JIEBANG_CHALLENGE_CACHE_TTL`: how long GetChallenge and ListChallenges (pages that do
+    /// not filter on the deadline) may serve challenges from this process's memory. The
+    /// process's own writes are seen at once; another replica's once the entry expires (within
+    /// twice this at worst), so this bounds how stale a read can be. `0s` turns it off.
     /// Unset: `1s` on SQLite (one process owns the file), off on PostgreSQL (replicas).
     #[serde(with = "humantime_serde")]
     pub challenge_cache_ttl: Option<Duration>,
@@ -278,7 +279,7 @@ variable names without the JIEBANG_ prefix, in lower case):
   JIEBANG_MIN_APPLICATION_WINDOW   shortest application window of a challenge [24h]
   JIEBANG_DEADLINE_CHECK_INTERVAL  how often passed deadlines are closed [1s]
   JIEBANG_EVENT_POLL_INTERVAL      how often event streams poll the database [200ms]
-  JIEBANG_CHALLENGE_CACHE_TTL      how long GetChallenge may serve a challenge from memory;
+  JIEBANG_CHALLENGE_CACHE_TTL      how long challenge reads may be served from memory;
                                    bounds staleness across replicas; 0s is off
                                    [1s on SQLite, off on PostgreSQL]
   JIEBANG_LOG_FORMAT               human | json [human]

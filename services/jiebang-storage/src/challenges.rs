@@ -1,11 +1,12 @@
 //! Rows of challenges. The publisher's spec is stored as a JSON document; the columns that
 //! queries filter or sort on (state, title, field, publisher, window) are stored beside it.
 
-use crate::{Store, StoreError, Tx};
+use crate::{Dialect, Store, StoreError, Tx};
 use jiebang_domain::Timestamp;
 use jiebang_domain::challenge::{CancellationReason, Challenge, ChallengeSpec, ChallengeState};
 use sqlx::Row;
 use sqlx::any::AnyRow;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 const COLUMNS: &str = "id, publisher_id, state, spec, open_at, close_at, rejection_reason, \
@@ -116,7 +117,7 @@ pub async fn get(store: &Store, id: &str) -> Result<Option<Challenge>, StoreErro
 /// and fresh ([`crate::read_cache`]). Never for a decision: a write re-reads inside its
 /// transaction.
 pub async fn get_cached(store: &Store, id: &str) -> Result<Option<Arc<Challenge>>, StoreError> {
-    let cache = store.challenge_cache();
+    let cache = &store.challenge_cache().by_id;
     if let Some(hit) = cache.get(id) {
         return Ok(Some(hit));
     }
@@ -125,7 +126,7 @@ pub async fn get_cached(store: &Store, id: &str) -> Result<Option<Arc<Challenge>
         return Ok(None);
     };
     let challenge = Arc::new(challenge);
-    cache.put(generation, id, challenge.clone());
+    cache.put(generation, id, challenge.version, challenge.clone());
     Ok(Some(challenge))
 }
 
@@ -198,12 +199,154 @@ pub struct ChallengeFilter {
 ///
 /// A state filter of PUBLISHED or APPLICATIONS_CLOSED is evaluated against `now`, so a
 /// challenge whose deadline has passed is listed as closed even before the clock job runs.
+///
+/// The page is selected as ids and versions, and each challenge whose version this process
+/// has already parsed is taken from [`Store::challenge_cache`]: exact on every backend (the
+/// version comes from this query), and it spares reading and parsing the specs, which is
+/// most of a listing's cost. The rest are read in one more statement. A page that does not
+/// depend on the time may also be served whole from the cache, as GetChallenge is
+/// ([`crate::read_cache`]: this process's writes at once, others' within the cache's ttl).
 #[tracing::instrument(name = "db challenges.list", skip_all, level = "info")]
 pub async fn list(
     store: &Store,
     filter: &ChallengeFilter,
     now: Timestamp,
-) -> Result<Vec<Challenge>, StoreError> {
+) -> Result<Vec<Arc<Challenge>>, StoreError> {
+    // A page whose rows do not depend on the time (no PUBLISHED or APPLICATIONS_CLOSED
+    // filter, which compare deadlines with `now`) is kept like a challenge read by id.
+    let pages = &store.challenge_cache().pages;
+    let page_key = match filter.state {
+        Some(ChallengeState::Published | ChallengeState::ApplicationsClosed) => None,
+        _ => Some(format!("{filter:?}")),
+    };
+    if let Some(hit) = page_key.as_deref().and_then(|key| pages.get(key)) {
+        return Ok(hit.as_ref().clone());
+    }
+    let page_generation = pages.generation();
+    let page = list_by_version(store, filter, now).await?;
+    if let Some(key) = page_key {
+        pages.put(page_generation, &key, 0, Arc::new(page.clone()));
+    }
+    Ok(page)
+}
+
+/// The listing: ids and versions from the database, the challenges from the cache by version
+/// where it has them.
+async fn list_by_version(
+    store: &Store,
+    filter: &ChallengeFilter,
+    now: Timestamp,
+) -> Result<Vec<Arc<Challenge>>, StoreError> {
+    let cache = &store.challenge_cache().by_id;
+    let generation = cache.generation();
+    let mut conn = store.pool().acquire().await?;
+    // One row, `id version,id version,…`, rather than a row per challenge: sqlx's SQLite
+    // driver hands every row from its own thread to the caller's, and those hand-offs were
+    // most of a listing's cost.
+    let page_of = match store.dialect() {
+        Dialect::Sqlite => "group_concat(id || ' ' || version, ',' ORDER BY id DESC)",
+        Dialect::Postgres => "string_agg(id || ' ' || CAST(version AS TEXT), ',' ORDER BY id DESC)",
+    };
+    let sql = format!(
+        "SELECT {page_of} FROM ({}) AS page",
+        list_sql(filter, "id, version")
+    );
+    let joined: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(filter.state.map(|s| s.as_str().to_owned()))
+        .bind(filter.industry_field.clone())
+        .bind(filter.publisher_id.clone())
+        .bind(filter.title_contains.as_deref().map(like_pattern))
+        .bind(i64::from(filter.viewer_is_admin))
+        .bind(filter.viewer_organization_id.clone())
+        .bind(filter.before_id.clone())
+        .bind(filter.limit)
+        .bind(now.micros())
+        .fetch_one(&mut *conn)
+        .await?;
+    let listed: Vec<(String, i64)> = joined
+        .as_deref()
+        .filter(|text| !text.is_empty())
+        .map(|text| {
+            text.split(',')
+                .map(parse_listed)
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .transpose()?
+        .unwrap_or_default();
+    let mut page: Vec<Option<Arc<Challenge>>> = listed
+        .iter()
+        .map(|(id, version)| cache.get_version(id, *version))
+        .collect();
+    let missing: Vec<&str> = listed
+        .iter()
+        .zip(&page)
+        .filter(|(_, hit)| hit.is_none())
+        .map(|((id, _), _)| id.as_str())
+        .collect();
+    if !missing.is_empty() {
+        let placeholders: Vec<String> = (1..=missing.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT {COLUMNS} FROM challenges WHERE id IN ({})",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for id in &missing {
+            query = query.bind(*id);
+        }
+        let mut read: HashMap<String, Arc<Challenge>> = HashMap::new();
+        for row in query.fetch_all(&mut *conn).await? {
+            let challenge = Arc::new(from_row(&row)?);
+            read.insert(challenge.id.clone(), challenge);
+        }
+        for ((id, version), slot) in listed.iter().zip(page.iter_mut()) {
+            if slot.is_some() {
+                continue;
+            }
+            match read.remove(id) {
+                Some(challenge) if challenge.version == *version => {
+                    cache.put(generation, id, *version, challenge.clone());
+                    *slot = Some(challenge);
+                }
+                // Changed between the two statements: the page may no longer be what the
+                // filters select, so read it again whole.
+                _ => return list_uncached(&mut conn, filter, now).await,
+            }
+        }
+    }
+    Ok(page.into_iter().flatten().collect())
+}
+
+/// One `id version` of a listing's page.
+fn parse_listed(item: &str) -> Result<(String, i64), StoreError> {
+    item.split_once(' ')
+        .and_then(|(id, version)| Some((id.to_owned(), version.parse().ok()?)))
+        .ok_or_else(|| StoreError::Corrupt(format!("listed challenge `{item}`")))
+}
+
+/// The listing in one statement, every column (when a challenge changed mid-listing).
+async fn list_uncached(
+    conn: &mut sqlx::AnyConnection,
+    filter: &ChallengeFilter,
+    now: Timestamp,
+) -> Result<Vec<Arc<Challenge>>, StoreError> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(list_sql(filter, COLUMNS)))
+        .bind(filter.state.map(|s| s.as_str().to_owned()))
+        .bind(filter.industry_field.clone())
+        .bind(filter.publisher_id.clone())
+        .bind(filter.title_contains.as_deref().map(like_pattern))
+        .bind(i64::from(filter.viewer_is_admin))
+        .bind(filter.viewer_organization_id.clone())
+        .bind(filter.before_id.clone())
+        .bind(filter.limit)
+        .bind(now.micros())
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(|r| from_row(r).map(Arc::new)).collect()
+}
+
+/// The listing's statement, selecting `columns`; its parameters are bound in the order
+/// [`list`] binds them.
+fn list_sql(filter: &ChallengeFilter, columns: &str) -> String {
     // Every branch mentions $1 and $9 so the bound parameters always match the placeholders.
     let state_clause = match filter.state {
         Some(ChallengeState::Published) => {
@@ -216,8 +359,8 @@ pub async fn list(
         Some(_) => "state = $1 AND $9 IS NOT NULL",
         None => "$1 IS NULL AND $9 IS NOT NULL",
     };
-    let sql = format!(
-        "SELECT {COLUMNS} FROM challenges \
+    format!(
+        "SELECT {columns} FROM challenges \
          WHERE {state_clause} \
          AND ($2 IS NULL OR industry_field = $2) \
          AND ($3 IS NULL OR publisher_id = $3) \
@@ -225,20 +368,7 @@ pub async fn list(
          AND ($5 = 1 OR open_at IS NOT NULL OR publisher_id = $6) \
          AND ($7 IS NULL OR id < $7) \
          ORDER BY id DESC LIMIT $8"
-    );
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(filter.state.map(|s| s.as_str().to_owned()))
-        .bind(filter.industry_field.clone())
-        .bind(filter.publisher_id.clone())
-        .bind(filter.title_contains.as_deref().map(like_pattern))
-        .bind(i64::from(filter.viewer_is_admin))
-        .bind(filter.viewer_organization_id.clone())
-        .bind(filter.before_id.clone())
-        .bind(filter.limit)
-        .bind(now.micros())
-        .fetch_all(store.pool())
-        .await?;
-    rows.iter().map(from_row).collect()
+    )
 }
 
 /// `%text%` with LIKE's wildcards in the text escaped.

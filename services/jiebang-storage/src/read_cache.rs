@@ -1,23 +1,27 @@
-//! Challenges read by id, kept in this process: GetChallenge is the busiest read (every team
-//! opening the board in the hours before a deadline), and a challenge changes a handful of
-//! times in its life.
+//! Challenges read by id, kept in this process: GetChallenge and ListChallenges are the busiest
+//! reads (every team opening the board in the hours before a deadline), and a challenge
+//! changes a handful of times in its life.
 //!
-//! Coherent with this process's own writes: a transaction that writes a challenge moves the
-//! cache to a new generation when it commits, and an entry filled under an older generation is
-//! never served. The generation is taken before the database read, so a read that raced a
-//! commit is discarded rather than kept. Writes by other processes (replicas sharing one
-//! PostgreSQL) are seen when the entry expires, so `ttl` bounds how stale such a read can be;
-//! a zero `ttl` turns the cache off. Decisions never read from here: every write re-reads the
-//! challenge inside its transaction.
+//! Two ways to read it. [`ReadCache::get_version`] is exact everywhere: the caller has just
+//! read the row's version from the database (a listing does), and a version names one
+//! content. [`ReadCache::get`] skips the database altogether, and is coherent with this
+//! process's own writes: a transaction that writes a challenge moves the cache to a new
+//! generation when it commits, and `get` never serves an entry kept under an older one. The
+//! generation is taken before the database read, so a read that raced a commit is not kept.
+//! Writes by other processes (replicas sharing one PostgreSQL) are seen once the entry expires
+//! and is re-read: within `ttl`, or twice `ttl` at worst (an expired entry is still served
+//! while one caller re-reads it); a zero `ttl` keeps `get` from serving at all. Decisions never read from here: every write re-reads the challenge inside
+//! its transaction.
 
+use jiebang_domain::challenge::Challenge;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
-/// More entries than this and the cache starts over (a bound on memory, not a working set:
-/// a city publishes hundreds of challenges a year).
-const MAX_ENTRIES: usize = 10_000;
+/// More entries than this and the cache starts over (a bound on memory, a few MiB of specs,
+/// not a working set: a city publishes hundreds of challenges a year).
+const MAX_ENTRIES: usize = 2_000;
 
 /// Rows of one kind (challenges) by id.
 #[derive(Debug)]
@@ -31,7 +35,11 @@ pub struct ReadCache<T> {
 struct Entry<T> {
     generation: u64,
     filled: Instant,
+    version: i64,
     value: Arc<T>,
+    /// When (ms after `filled`, plus one; 0 for never) a caller last took on re-reading
+    /// this expired entry.
+    refresh_claimed: AtomicU64,
 }
 
 impl<T> ReadCache<T> {
@@ -43,6 +51,7 @@ impl<T> ReadCache<T> {
         }
     }
 
+    /// Whether [`Self::get`] may serve without the database (a non-zero `ttl`).
     pub fn enabled(&self) -> bool {
         !self.ttl.is_zero()
     }
@@ -53,29 +62,54 @@ impl<T> ReadCache<T> {
     }
 
     /// The row, if it was read under the current generation within `ttl`.
+    ///
+    /// Once it has expired, the first caller gets `None` and re-reads the database while the
+    /// others are still served the entry, for up to another `ttl` (so a failed re-read is
+    /// retried): a busy page expiring does not send every caller to the database at once.
     pub fn get(&self, id: &str) -> Option<Arc<T>> {
         if !self.enabled() {
             return None;
         }
         let current = self.generation();
         let entries = self.entries.read().unwrap_or_else(PoisonError::into_inner);
+        let entry = entries.get(id).filter(|e| e.generation == current)?;
+        let age = entry.filled.elapsed();
+        if age < self.ttl {
+            return Some(entry.value.clone());
+        }
+        let now = u64::try_from(age.as_millis()).unwrap_or(u64::MAX - 1) + 1;
+        let claimed = entry.refresh_claimed.load(Ordering::Acquire);
+        let ttl = u64::try_from(self.ttl.as_millis()).unwrap_or(u64::MAX);
+        if claimed != 0 && now.saturating_sub(claimed) < ttl {
+            return Some(entry.value.clone()); // someone is re-reading it
+        }
+        match entry.refresh_claimed.compare_exchange(
+            claimed,
+            now,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        ) {
+            Ok(_) => None, // this caller re-reads it
+            Err(_) => Some(entry.value.clone()),
+        }
+    }
+
+    /// The row `id` at `version`, if it was kept at that version (however long ago).
+    pub fn get_version(&self, id: &str, version: i64) -> Option<Arc<T>> {
+        let entries = self.entries.read().unwrap_or_else(PoisonError::into_inner);
         entries
             .get(id)
-            .filter(|e| e.generation == current && e.filled.elapsed() < self.ttl)
+            .filter(|e| e.version == version)
             .map(|e| e.value.clone())
     }
 
-    /// Keeps `value` (the row `id`), read from the database after [`Self::generation`]
-    /// returned `generation`; dropped if a write committed since.
-    pub fn put(&self, generation: u64, id: &str, value: Arc<T>) {
-        if !self.enabled() || generation != self.generation() {
-            return;
-        }
-        let mut entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);
-        // Checked again under the lock: `invalidate` bumps, then clears under this lock.
+    /// Keeps `value` (the row `id` at `version`), read from the database after
+    /// [`Self::generation`] returned `generation`; dropped if a write committed since.
+    pub fn put(&self, generation: u64, id: &str, version: i64, value: Arc<T>) {
         if generation != self.generation() {
             return;
         }
+        let mut entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);
         if entries.len() >= MAX_ENTRIES {
             entries.clear();
         }
@@ -84,18 +118,39 @@ impl<T> ReadCache<T> {
             Entry {
                 generation,
                 filled: Instant::now(),
+                version,
                 value,
+                refresh_claimed: AtomicU64::new(0),
             },
         );
     }
 
-    /// A row was written and committed: nothing read before now is served again.
+    /// A row was written and committed: [`Self::get`] serves nothing read before now again
+    /// (what [`Self::get_version`] serves is checked by version, and stays).
     pub fn invalidate(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
-        self.entries
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clear();
+    }
+}
+
+/// A store's challenge caches: challenges by id, and listing pages by what they asked for.
+/// One write moves both on.
+#[derive(Debug)]
+pub struct ChallengeCaches {
+    pub by_id: ReadCache<Challenge>,
+    pub pages: ReadCache<Vec<Arc<Challenge>>>,
+}
+
+impl ChallengeCaches {
+    pub fn new(ttl: Duration) -> Self {
+        Self {
+            by_id: ReadCache::new(ttl),
+            pages: ReadCache::new(ttl),
+        }
+    }
+
+    pub fn invalidate(&self) {
+        self.by_id.invalidate();
+        self.pages.invalidate();
     }
 }
 
@@ -107,7 +162,7 @@ mod tests {
     fn a_read_is_served_until_a_write_commits() {
         let cache = ReadCache::<i64>::new(Duration::from_secs(60));
         let generation = cache.generation();
-        cache.put(generation, "c1", Arc::new(1));
+        cache.put(generation, "c1", 1, Arc::new(1));
         assert_eq!(cache.get("c1").as_deref(), Some(&1));
         cache.invalidate();
         assert!(cache.get("c1").is_none());
@@ -118,19 +173,50 @@ mod tests {
         let cache = ReadCache::<i64>::new(Duration::from_secs(60));
         let before = cache.generation();
         cache.invalidate(); // the write commits while the read is in flight
-        cache.put(before, "c1", Arc::new(1));
+        cache.put(before, "c1", 1, Arc::new(1));
         assert!(cache.get("c1").is_none());
     }
 
     #[test]
-    fn entries_expire_and_a_zero_ttl_keeps_nothing() {
-        let cache = ReadCache::<i64>::new(Duration::from_millis(20));
-        cache.put(cache.generation(), "c1", Arc::new(1));
+    fn an_expired_entry_sends_one_caller_to_the_database_and_serves_the_rest_meanwhile() {
+        let cache = ReadCache::<i64>::new(Duration::from_millis(40));
+        cache.put(cache.generation(), "c1", 1, Arc::new(1));
         assert!(cache.get("c1").is_some());
-        std::thread::sleep(Duration::from_millis(30));
-        assert!(cache.get("c1").is_none());
+        std::thread::sleep(Duration::from_millis(50));
+        assert!(cache.get("c1").is_none(), "the first caller re-reads");
+        assert_eq!(
+            cache.get("c1").as_deref(),
+            Some(&1),
+            "the others are served"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+        assert!(
+            cache.get("c1").is_none(),
+            "a re-read that never came back is retried"
+        );
+        cache.put(cache.generation(), "c1", 2, Arc::new(2));
+        assert_eq!(cache.get("c1").as_deref(), Some(&2));
+        cache.invalidate();
+        assert!(
+            cache.get("c1").is_none(),
+            "never past a write of this process"
+        );
+    }
+
+    #[test]
+    fn a_zero_ttl_keeps_nothing() {
         let off = ReadCache::<i64>::new(Duration::ZERO);
-        off.put(off.generation(), "c1", Arc::new(1));
+        off.put(off.generation(), "c1", 1, Arc::new(1));
         assert!(off.get("c1").is_none());
+    }
+
+    #[test]
+    fn a_kept_version_is_served_only_for_that_version_whatever_its_age() {
+        let cache = ReadCache::<i64>::new(Duration::ZERO);
+        cache.put(cache.generation(), "c1", 3, Arc::new(30));
+        cache.invalidate();
+        assert_eq!(cache.get_version("c1", 3).as_deref(), Some(&30));
+        assert!(cache.get_version("c1", 4).is_none());
+        assert!(cache.get_version("c2", 3).is_none());
     }
 }

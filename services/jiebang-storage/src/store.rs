@@ -3,8 +3,7 @@
 use crate::StoreError;
 use crate::audit;
 use crate::change::Change;
-use crate::read_cache::ReadCache;
-use jiebang_domain::challenge::Challenge;
+use crate::read_cache::ChallengeCaches;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{Any, AnyPool, Executor, SqlSafeStr};
@@ -38,8 +37,9 @@ pub struct StoreOptions {
     /// How long SQLite waits for the write lock before giving up (`busy_timeout`).
     pub sqlite_busy_timeout: Duration,
     pub acquire_timeout: Duration,
-    /// How long a challenge read by id may be served from this process's cache
-    /// ([`crate::read_cache`]); zero turns the cache off. This process's own writes are seen at
+    /// How long challenge reads (GetChallenge, and ListChallenges pages not filtered on the
+    /// deadline) may be served from this process's cache without asking the database
+    /// ([`crate::read_cache`]); zero never. This process's own writes are seen at
     /// once; other processes' writes once the entry expires.
     pub challenge_cache_ttl: Duration,
 }
@@ -66,7 +66,7 @@ pub struct Store {
     /// instead of in SQLite's busy handler, which sleeps and polls (1, 2, 5 … 100 ms) and
     /// turned a burst of writes into seconds of latency and a fraction of the throughput.
     write_gate: Arc<tokio::sync::Mutex<()>>,
-    challenge_cache: Arc<ReadCache<Challenge>>,
+    challenge_cache: Arc<ChallengeCaches>,
 }
 
 impl Store {
@@ -117,7 +117,7 @@ impl Store {
             pool,
             dialect,
             write_gate: Arc::new(tokio::sync::Mutex::new(())),
-            challenge_cache: Arc::new(ReadCache::new(options.challenge_cache_ttl)),
+            challenge_cache: Arc::new(ChallengeCaches::new(options.challenge_cache_ttl)),
         };
         store.migrate().await?;
         Ok(store)
@@ -131,8 +131,8 @@ impl Store {
         &self.pool
     }
 
-    /// Challenges read by id ([`crate::challenges::get_cached`]).
-    pub fn challenge_cache(&self) -> &ReadCache<Challenge> {
+    /// Challenges read by id ([`crate::challenges::get_cached`]) and listing pages.
+    pub fn challenge_cache(&self) -> &ChallengeCaches {
         &self.challenge_cache
     }
 
@@ -174,7 +174,7 @@ impl Store {
 pub struct Tx {
     pub(crate) inner: sqlx::Transaction<'static, Any>,
     pub(crate) dialect: Dialect,
-    challenge_cache: Arc<ReadCache<Challenge>>,
+    challenge_cache: Arc<ChallengeCaches>,
     /// A challenge was written: the cache moves on when this commits.
     wrote_challenges: bool,
     /// SQLite: this process's turn to write, held until commit or rollback. Declared after

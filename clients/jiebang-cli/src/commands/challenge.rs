@@ -296,6 +296,11 @@ pub async fn run(ctx: &Context, command: ChallengeCommand) -> Result<()> {
                             .map(|p| resource_name("organizations", p))
                             .unwrap_or_default(),
                         title_contains: title.clone().unwrap_or_default(),
+                        // The table shows the basic view; JSON is every field.
+                        view: match ctx.output {
+                            crate::views::Output::Json => pb::ChallengeView::Full,
+                            crate::views::Output::Table => pb::ChallengeView::Basic,
+                        } as i32,
                     })
                     .await
                     .map_err(|s| ctx.fail(s))?

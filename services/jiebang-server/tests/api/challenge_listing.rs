@@ -172,8 +172,89 @@ async fn a_page_token_cannot_be_reused_with_other_filters(app: &TestApp) {
     assert_eq!(status.code(), tonic::Code::InvalidArgument);
 }
 
+async fn a_listing_shows_the_basic_view_unless_full_is_asked_for(app: &TestApp) {
+    let cast = app.cast().await;
+    let draft = app.draft(&cast, "列表视图测试榜单").await;
+    let mut client = app.challenges(Some(&cast.publisher)).await;
+    let mut list = async |view: pb::ChallengeView| {
+        client
+            .list_challenges(pb::ListChallengesRequest {
+                view: view as i32,
+                ..Default::default()
+            })
+            .await
+            .map(|r| r.into_inner().challenges)
+    };
+    // BASIC (the default): every short field, no long texts or nested lists.
+    let basic = pb::Challenge {
+        problem: String::new(),
+        goals: String::new(),
+        indicators: vec![],
+        end_user: String::new(),
+        eligibility: None,
+        criteria: vec![],
+        tranches: vec![],
+        responsible_department: String::new(),
+        contact: None,
+        review_settings: None,
+        ..draft.clone()
+    };
+    assert!(!draft.problem.is_empty() && !draft.criteria.is_empty());
+    assert!(basic.government_funding_fen > 0 && !basic.title.is_empty());
+    assert_eq!(
+        list(pb::ChallengeView::Unspecified).await.unwrap(),
+        vec![basic.clone()]
+    );
+    assert_eq!(list(pb::ChallengeView::Basic).await.unwrap(), vec![basic]);
+    assert_eq!(
+        list(pb::ChallengeView::Full).await.unwrap(),
+        vec![draft.clone()]
+    );
+
+    // A listing after a change shows the change (listings reuse parsed challenges by version).
+    let updated = client
+        .update_challenge(pb::UpdateChallengeRequest {
+            challenge: Some(pb::Challenge {
+                name: draft.name.clone(),
+                etag: draft.etag.clone(),
+                title: "列表视图测试榜单（修订）".into(),
+                ..Default::default()
+            }),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["title".into()],
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .challenge
+        .unwrap();
+    let mut list = async |view: pb::ChallengeView| {
+        client
+            .list_challenges(pb::ListChallengesRequest {
+                view: view as i32,
+                ..Default::default()
+            })
+            .await
+            .map(|r| r.into_inner().challenges)
+    };
+    assert_eq!(list(pb::ChallengeView::Full).await.unwrap(), vec![updated]);
+
+    let unknown = client
+        .list_challenges(pb::ListChallengesRequest {
+            view: 99,
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.code(), tonic::Code::InvalidArgument);
+    assert_eq!(crate::support::violated_fields(&unknown), vec!["view"]);
+}
+
 on_both_backends!(
     pages_cover_every_challenge_once_newest_first,
     filters_narrow_by_state_field_publisher_and_title,
     a_page_token_cannot_be_reused_with_other_filters,
+    a_listing_shows_the_basic_view_unless_full_is_asked_for,
 );
