@@ -64,6 +64,7 @@ async fn measure_all(args: &Args, server: &ServerProcess, database: &Database) -
         |what| eprintln!("bench: setting up {what}…"),
     )
     .await?;
+    settle(database).await;
     let setup_seconds = setup_started.elapsed().as_secs_f64();
     let world = Arc::new(world);
     let pid = server.pid();
@@ -429,6 +430,31 @@ async fn burst_books(database: &Database, world: &World, outcome: &Outcome) -> R
 }
 
 /// The fresh database the server runs on.
+/// Lets the database finish what the setup's bulk writes left it to do (PostgreSQL's
+/// checkpoint and autovacuum of a table that just grew by thousands of rows, SQLite's WAL
+/// checkpoint), so it does not do it on the shared cores in the middle of a measurement.
+/// Best effort: a failure only means the measurement may be noisier.
+async fn settle(database: &Database) {
+    let statements: &[&str] = if database.postgres.is_some() {
+        &["CHECKPOINT", "VACUUM ANALYZE"]
+    } else {
+        &["PRAGMA wal_checkpoint(TRUNCATE)"]
+    };
+    sqlx::any::install_default_drivers();
+    let Ok(mut conn) = sqlx::AnyConnection::connect(&database.url).await else {
+        return;
+    };
+    for sql in statements {
+        if let Err(e) = sqlx::raw_sql(sqlx::AssertSqlSafe(*sql))
+            .execute(&mut conn)
+            .await
+        {
+            eprintln!("bench: {sql} before measuring failed (measuring anyway): {e}");
+        }
+    }
+    let _ = conn.close().await;
+}
+
 pub struct Database {
     pub url: String,
     /// The PostgreSQL database to drop at the end.
