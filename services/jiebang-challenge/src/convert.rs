@@ -337,10 +337,6 @@ fn top_level_field(path: &str) -> &str {
 pub fn challenge_to_proto(c: &Challenge, now: Timestamp) -> pb::Challenge {
     let s = &c.spec;
     pb::Challenge {
-        name: c.name(),
-        publisher: Collection::Organizations.name(&c.publisher_id),
-        state: state_to_proto(c.state_at(now)) as i32,
-        title: s.title.clone(),
         problem: s.problem.clone(),
         goals: s.goals.clone(),
         indicators: s
@@ -356,10 +352,6 @@ pub fn challenge_to_proto(c: &Challenge, now: Timestamp) -> pb::Challenge {
             })
             .collect(),
         end_user: s.end_user.clone(),
-        government_funding_fen: s.government_funding_fen,
-        co_funding_fen: s.co_funding_fen,
-        duration_months: s.duration_months,
-        industry_field: s.industry_field.clone(),
         eligibility: Some(pb::Eligibility {
             organization_types: s
                 .eligibility
@@ -382,7 +374,6 @@ pub fn challenge_to_proto(c: &Challenge, now: Timestamp) -> pb::Challenge {
                 guidance: cr.guidance.clone(),
             })
             .collect(),
-        winners_count: s.winners_count,
         tranches: s
             .tranches
             .iter()
@@ -398,7 +389,6 @@ pub fn challenge_to_proto(c: &Challenge, now: Timestamp) -> pb::Challenge {
             phone: s.contact.phone.clone(),
             email: s.contact.email.clone(),
         }),
-        blind_review: s.blind_review,
         review_settings: Some(pb::ReviewSettings {
             experts_per_application: s.review.experts_per_application,
             aggregation_method: aggregation_to_proto(s.review.aggregation_method) as i32,
@@ -407,23 +397,7 @@ pub fn challenge_to_proto(c: &Challenge, now: Timestamp) -> pb::Challenge {
             criterion_threshold_percent: s.review.criterion_threshold_percent,
             shortlist_size: s.review.shortlist_size,
         }),
-        round: s.round.clone(),
-        application_open_time: c.open_at.map(to_proto_time),
-        application_close_time: c.close_at.map(to_proto_time),
-        rejection_reason: c.rejection_reason.clone().unwrap_or_default(),
-        cancellation_reason: c
-            .cancellation
-            .as_ref()
-            .map(|(r, _)| cancellation_to_proto(*r) as i32)
-            .unwrap_or_default(),
-        cancellation_note: c
-            .cancellation
-            .as_ref()
-            .map(|(_, n)| n.clone())
-            .unwrap_or_default(),
-        create_time: Some(to_proto_time(c.created_at)),
-        update_time: Some(to_proto_time(c.updated_at)),
-        etag: c.etag(),
+        ..challenge_to_basic_proto(c, now)
     }
 }
 

@@ -166,13 +166,6 @@ impl Ranking {
             .count()
     }
 
-    /// The position (0-based) of an application, if it is ranked.
-    pub fn position_of(&self, application_id: &str) -> Option<usize> {
-        self.outcomes
-            .iter()
-            .position(|o| o.application_id == application_id)
-    }
-
     /// The entries at `positions` (clamped to the ranking), best first. `as_chair` hides the
     /// lead organisation of a blind review.
     pub fn entries(&self, positions: Range<usize>, as_chair: bool) -> Vec<pb::RankingEntry> {

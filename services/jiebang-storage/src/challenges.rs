@@ -225,6 +225,7 @@ pub async fn list(
     let page_generation = pages.generation();
     let page = list_by_version(store, filter, now).await?;
     if let Some(key) = page_key {
+        // Pages are only read by generation; the version is not theirs to have.
         pages.put(page_generation, &key, 0, Arc::new(page.clone()));
     }
     Ok(page)
@@ -241,8 +242,7 @@ async fn list_by_version(
     let generation = cache.generation();
     let mut conn = store.pool().acquire().await?;
     // One row, `id version,id version,…`, rather than a row per challenge: sqlx's SQLite
-    // driver hands every row from its own thread to the caller's, and those hand-offs were
-    // most of a listing's cost.
+    // driver hands each row from its own thread to the caller's.
     let page_of = match store.dialect() {
         Dialect::Sqlite => "group_concat(id || ' ' || version, ',' ORDER BY id DESC)",
         Dialect::Postgres => "string_agg(id || ' ' || CAST(version AS TEXT), ',' ORDER BY id DESC)",
@@ -251,18 +251,10 @@ async fn list_by_version(
         "SELECT {page_of} FROM ({}) AS page",
         list_sql(filter, "id, version")
     );
-    let joined: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-        .bind(filter.state.map(|s| s.as_str().to_owned()))
-        .bind(filter.industry_field.clone())
-        .bind(filter.publisher_id.clone())
-        .bind(filter.title_contains.as_deref().map(like_pattern))
-        .bind(i64::from(filter.viewer_is_admin))
-        .bind(filter.viewer_organization_id.clone())
-        .bind(filter.before_id.clone())
-        .bind(filter.limit)
-        .bind(now.micros())
+    let joined: Option<String> = bound(sql, filter, now)
         .fetch_one(&mut *conn)
-        .await?;
+        .await?
+        .try_get(0)?;
     let listed: Vec<(String, i64)> = joined
         .as_deref()
         .filter(|text| !text.is_empty())
@@ -329,7 +321,19 @@ async fn list_uncached(
     filter: &ChallengeFilter,
     now: Timestamp,
 ) -> Result<Vec<Arc<Challenge>>, StoreError> {
-    let rows = sqlx::query(sqlx::AssertSqlSafe(list_sql(filter, COLUMNS)))
+    let rows = bound(list_sql(filter, COLUMNS), filter, now)
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(|r| from_row(r).map(Arc::new)).collect()
+}
+
+/// A statement built on [`list_sql`] with the filter's parameters bound.
+fn bound(
+    sql: String,
+    filter: &ChallengeFilter,
+    now: Timestamp,
+) -> sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments> {
+    sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(filter.state.map(|s| s.as_str().to_owned()))
         .bind(filter.industry_field.clone())
         .bind(filter.publisher_id.clone())
@@ -339,13 +343,9 @@ async fn list_uncached(
         .bind(filter.before_id.clone())
         .bind(filter.limit)
         .bind(now.micros())
-        .fetch_all(conn)
-        .await?;
-    rows.iter().map(|r| from_row(r).map(Arc::new)).collect()
 }
 
-/// The listing's statement, selecting `columns`; its parameters are bound in the order
-/// [`list`] binds them.
+/// The listing's statement, selecting `columns`; [`bound`] binds its parameters.
 fn list_sql(filter: &ChallengeFilter, columns: &str) -> String {
     // Every branch mentions $1 and $9 so the bound parameters always match the placeholders.
     let state_clause = match filter.state {

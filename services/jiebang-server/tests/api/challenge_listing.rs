@@ -172,19 +172,26 @@ async fn a_page_token_cannot_be_reused_with_other_filters(app: &TestApp) {
     assert_eq!(status.code(), tonic::Code::InvalidArgument);
 }
 
+/// The caller's first page of challenges in `view`.
+async fn listed(
+    client: &mut pb::challenge_service_client::ChallengeServiceClient<crate::support::Authed>,
+    view: pb::ChallengeView,
+) -> Vec<pb::Challenge> {
+    client
+        .list_challenges(pb::ListChallengesRequest {
+            view: view as i32,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .challenges
+}
+
 async fn a_listing_shows_the_basic_view_unless_full_is_asked_for(app: &TestApp) {
     let cast = app.cast().await;
     let draft = app.draft(&cast, "列表视图测试榜单").await;
     let mut client = app.challenges(Some(&cast.publisher)).await;
-    let mut list = async |view: pb::ChallengeView| {
-        client
-            .list_challenges(pb::ListChallengesRequest {
-                view: view as i32,
-                ..Default::default()
-            })
-            .await
-            .map(|r| r.into_inner().challenges)
-    };
     // BASIC (the default): every short field, no long texts or nested lists.
     let basic = pb::Challenge {
         problem: String::new(),
@@ -202,12 +209,15 @@ async fn a_listing_shows_the_basic_view_unless_full_is_asked_for(app: &TestApp) 
     assert!(!draft.problem.is_empty() && !draft.criteria.is_empty());
     assert!(basic.government_funding_fen > 0 && !basic.title.is_empty());
     assert_eq!(
-        list(pb::ChallengeView::Unspecified).await.unwrap(),
+        listed(&mut client, pb::ChallengeView::Unspecified).await,
         vec![basic.clone()]
     );
-    assert_eq!(list(pb::ChallengeView::Basic).await.unwrap(), vec![basic]);
     assert_eq!(
-        list(pb::ChallengeView::Full).await.unwrap(),
+        listed(&mut client, pb::ChallengeView::Basic).await,
+        vec![basic]
+    );
+    assert_eq!(
+        listed(&mut client, pb::ChallengeView::Full).await,
         vec![draft.clone()]
     );
 
@@ -230,16 +240,10 @@ async fn a_listing_shows_the_basic_view_unless_full_is_asked_for(app: &TestApp) 
         .into_inner()
         .challenge
         .unwrap();
-    let mut list = async |view: pb::ChallengeView| {
-        client
-            .list_challenges(pb::ListChallengesRequest {
-                view: view as i32,
-                ..Default::default()
-            })
-            .await
-            .map(|r| r.into_inner().challenges)
-    };
-    assert_eq!(list(pb::ChallengeView::Full).await.unwrap(), vec![updated]);
+    assert_eq!(
+        listed(&mut client, pb::ChallengeView::Full).await,
+        vec![updated]
+    );
 
     let unknown = client
         .list_challenges(pb::ListChallengesRequest {

@@ -1735,17 +1735,9 @@ async fn a_round_of_twenty_applications_and_thirty_experts_is_reviewed_end_to_en
     let mut pages = Vec::new();
     let mut page_token = String::new();
     loop {
-        let page = app
-            .review(Some(chair_token))
+        let page = ranking_page(app, chair_token, &challenge.name, 7, page_token)
             .await
-            .list_ranking(pb::ListRankingRequest {
-                challenge: challenge.name.clone(),
-                page_size: 7,
-                page_token,
-            })
-            .await
-            .unwrap()
-            .into_inner();
+            .unwrap();
         assert!(page.complete);
         pages.push(page.ranking_entries);
         if page.next_page_token.is_empty() {
@@ -1758,27 +1750,18 @@ async fn a_round_of_twenty_applications_and_thirty_experts_is_reviewed_end_to_en
         vec![7, 7, 6]
     );
     assert_eq!(pages.concat(), ranking.ranking_entries);
-    let first = app
-        .review(Some(chair_token))
+    let first = ranking_page(app, chair_token, &challenge.name, 7, String::new())
         .await
-        .list_ranking(pb::ListRankingRequest {
-            challenge: challenge.name.clone(),
-            page_size: 7,
-            page_token: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    let elsewhere = app
-        .review(Some(chair_token))
-        .await
-        .list_ranking(pb::ListRankingRequest {
-            challenge: "challenges/another".into(),
-            page_size: 7,
-            page_token: first.next_page_token,
-        })
-        .await
-        .unwrap_err();
+        .unwrap();
+    let elsewhere = ranking_page(
+        app,
+        chair_token,
+        "challenges/another",
+        7,
+        first.next_page_token,
+    )
+    .await
+    .unwrap_err();
     assert_eq!(elsewhere.code(), tonic::Code::InvalidArgument);
     // Rows saved before migrations 0010 and 0011 (no `scores`, no title or budget columns)
     // rank the same, read from their content.
@@ -1789,16 +1772,9 @@ async fn a_round_of_twenty_applications_and_thirty_experts_is_reviewed_end_to_en
     ] {
         sqlx::query(sql).execute(&mut db).await.unwrap();
     }
-    let from_content = app
-        .review(Some(chair_token))
+    let from_content = ranking_page(app, chair_token, &challenge.name, 0, String::new())
         .await
-        .list_ranking(pb::ListRankingRequest {
-            challenge: challenge.name.clone(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
+        .unwrap();
     assert_eq!(from_content.ranking_entries, ranking.ranking_entries);
     let notice = app
         .review(Some(chair_token))
@@ -1893,3 +1869,22 @@ on_both_backends!(
     pins_and_forbids_bind_the_solver_and_a_conflicted_pin_is_refused,
     assignment_waits_for_the_formal_check,
 );
+
+/// One page of a challenge's ranking as `token`'s holder sees it.
+async fn ranking_page(
+    app: &TestApp,
+    token: &str,
+    challenge: &str,
+    page_size: i32,
+    page_token: String,
+) -> Result<pb::ListRankingResponse, tonic::Status> {
+    app.review(Some(token))
+        .await
+        .list_ranking(pb::ListRankingRequest {
+            challenge: challenge.into(),
+            page_size,
+            page_token,
+        })
+        .await
+        .map(tonic::Response::into_inner)
+}
