@@ -16,6 +16,7 @@ use futures::TryStreamExt;
 use jiebang_domain::Timestamp;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
+use std::collections::HashMap;
 
 /// The hash that precedes the first record of every chain.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -83,53 +84,101 @@ impl AuditRecord {
     }
 }
 
+/// The head this process last committed for each chain: a hint that spares reading the head
+/// before an append. Only a hint: the append moves the head with `UPDATE … WHERE last_seq = $n`,
+/// and a stale one (another replica appended since, or this process's transaction rolled back)
+/// moves nothing, so the head is read from the table and the append goes on from there.
+#[derive(Debug, Default)]
+pub struct ChainHeads(std::sync::Mutex<HashMap<String, (i64, String)>>);
+
+/// More chains than this and the hints start over (they are only hints).
+const MAX_HINTS: usize = 50_000;
+
+impl ChainHeads {
+    fn get(&self, chain: &str) -> Option<(i64, String)> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(chain)
+            .cloned()
+    }
+
+    /// Records heads of a transaction that has committed.
+    pub(crate) fn committed(&self, heads: Vec<(String, i64, String)>) {
+        let mut map = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if map.len() + heads.len() > MAX_HINTS {
+            map.clear();
+        }
+        for (chain, seq, hash) in heads {
+            map.insert(chain, (seq, hash));
+        }
+    }
+}
+
+/// The head of a chain as stored (the genesis before the first record).
+async fn read_head(tx: &mut Tx, chain: &str) -> Result<(i64, String), StoreError> {
+    let head = sqlx::query("SELECT last_seq, last_hash FROM audit_chains WHERE chain = $1")
+        .bind(chain)
+        .fetch_optional(tx.conn())
+        .await?;
+    Ok(match head {
+        Some(row) => (row.try_get::<i64, _>(0)?, row.try_get::<String, _>(1)?),
+        None => (0, GENESIS_HASH.to_owned()),
+    })
+}
+
 /// Appends the change's record to its chain. A concurrent append to the same chain makes one
 /// of the two transactions fail with [`StoreError::Conflict`]; the caller retries it.
 pub(crate) async fn append(tx: &mut Tx, change: &Change) -> Result<(), StoreError> {
-    let head = sqlx::query("SELECT last_seq, last_hash FROM audit_chains WHERE chain = $1")
-        .bind(&change.chain)
-        .fetch_optional(tx.conn())
-        .await?;
-    let (prev_seq, prev_hash) = match head {
-        Some(row) => (row.try_get::<i64, _>(0)?, row.try_get::<String, _>(1)?),
-        None => (0, GENESIS_HASH.to_owned()),
+    let mut hinted = tx.chain_heads().get(&change.chain);
+    let (mut prev_seq, mut prev_hash) = match hinted.clone() {
+        Some(head) => head,
+        None => read_head(tx, &change.chain).await?,
     };
-    let seq = prev_seq + 1;
-    let hash = record_hash(&Link {
-        chain: &change.chain,
-        chain_seq: seq,
-        recorded_at: change.at,
-        actor: &change.actor,
-        action: change.action,
-        resource: &change.resource,
-        request_digest: &change.request_digest,
-        prev_hash: &prev_hash,
-    });
-    let moved = if prev_seq == 0 {
-        sqlx::query("INSERT INTO audit_chains (chain, last_seq, last_hash) VALUES ($1, $2, $3)")
-            .bind(&change.chain)
+    let (seq, hash) = loop {
+        let seq = prev_seq + 1;
+        let hash = record_hash(&Link {
+            chain: &change.chain,
+            chain_seq: seq,
+            recorded_at: change.at,
+            actor: &change.actor,
+            action: change.action,
+            resource: &change.resource,
+            request_digest: &change.request_digest,
+            prev_hash: &prev_hash,
+        });
+        let moved = if prev_seq == 0 {
+            sqlx::query("INSERT INTO audit_chains (chain, last_seq, last_hash) VALUES ($1, $2, $3)")
+                .bind(&change.chain)
+                .bind(seq)
+                .bind(&hash)
+                .execute(tx.conn())
+                .await
+                .map_err(conflict_on_unique)?
+                .rows_affected()
+        } else {
+            sqlx::query(
+                "UPDATE audit_chains SET last_seq = $1, last_hash = $2 \
+                 WHERE chain = $3 AND last_seq = $4",
+            )
             .bind(seq)
             .bind(&hash)
+            .bind(&change.chain)
+            .bind(prev_seq)
             .execute(tx.conn())
-            .await
-            .map_err(conflict_on_unique)?
+            .await?
             .rows_affected()
-    } else {
-        sqlx::query(
-            "UPDATE audit_chains SET last_seq = $1, last_hash = $2 \
-             WHERE chain = $3 AND last_seq = $4",
-        )
-        .bind(seq)
-        .bind(&hash)
-        .bind(&change.chain)
-        .bind(prev_seq)
-        .execute(tx.conn())
-        .await?
-        .rows_affected()
+        };
+        match (moved, hinted.take()) {
+            (1, _) => break (seq, hash),
+            // The hint was stale: go on from the stored head.
+            (_, Some(_)) => (prev_seq, prev_hash) = read_head(tx, &change.chain).await?,
+            (_, None) => return Err(StoreError::Conflict),
+        }
     };
-    if moved != 1 {
-        return Err(StoreError::Conflict);
-    }
     sqlx::query(
         "INSERT INTO audit_records \
          (chain, chain_seq, recorded_at, actor, action, resource, request_digest, prev_hash, hash) \
@@ -147,6 +196,7 @@ pub(crate) async fn append(tx: &mut Tx, change: &Change) -> Result<(), StoreErro
     .execute(tx.conn())
     .await
     .map_err(conflict_on_unique)?;
+    tx.appended(change.chain.clone(), seq, hash);
     Ok(())
 }
 

@@ -67,6 +67,7 @@ pub struct Store {
     /// turned a burst of writes into seconds of latency and a fraction of the throughput.
     write_gate: Arc<tokio::sync::Mutex<()>>,
     challenge_cache: Arc<ChallengeCaches>,
+    chain_heads: Arc<audit::ChainHeads>,
 }
 
 impl Store {
@@ -118,6 +119,7 @@ impl Store {
             dialect,
             write_gate: Arc::new(tokio::sync::Mutex::new(())),
             challenge_cache: Arc::new(ChallengeCaches::new(options.challenge_cache_ttl)),
+            chain_heads: Arc::default(),
         };
         store.migrate().await?;
         Ok(store)
@@ -160,6 +162,8 @@ impl Store {
             dialect: self.dialect,
             challenge_cache: self.challenge_cache.clone(),
             wrote_challenges: false,
+            chain_heads: self.chain_heads.clone(),
+            appended: Vec::new(),
             _gate: gate,
         })
     }
@@ -177,6 +181,9 @@ pub struct Tx {
     challenge_cache: Arc<ChallengeCaches>,
     /// A challenge was written: the cache moves on when this commits.
     wrote_challenges: bool,
+    chain_heads: Arc<audit::ChainHeads>,
+    /// The audit chain heads this transaction moved, hints once it commits.
+    appended: Vec<(String, i64, String)>,
     /// SQLite: this process's turn to write, held until commit or rollback. Declared after
     /// `inner`, so it is released after the transaction ends.
     _gate: Option<tokio::sync::OwnedMutexGuard<()>>,
@@ -227,7 +234,17 @@ impl Tx {
         if self.wrote_challenges {
             self.challenge_cache.invalidate();
         }
+        self.chain_heads.committed(self.appended);
         Ok(())
+    }
+
+    pub(crate) fn chain_heads(&self) -> &audit::ChainHeads {
+        &self.chain_heads
+    }
+
+    /// Records that this transaction moved `chain`'s head (see [`audit::ChainHeads`]).
+    pub(crate) fn appended(&mut self, chain: String, seq: i64, hash: String) {
+        self.appended.push((chain, seq, hash));
     }
 
     /// Marks that this transaction writes a challenge (see [`crate::read_cache`]).

@@ -165,7 +165,62 @@ async fn the_audit_trail_pages_in_order(app: &TestApp) {
     );
 }
 
+async fn two_servers_appending_to_one_chain_in_turn_keep_it_whole(app: &TestApp) {
+    // Each server remembers the chain heads it committed, to skip reading them; after the
+    // other server appends, that memory is stale and the append must go on from the table.
+    let cast = app.cast().await;
+    let draft = app.draft(&cast, "两个副本轮流修改的榜单").await;
+    let replica = TestApp::spawn_on(app.db.clone(), app.clock.clone()).await;
+    let mut etag = draft.etag.clone();
+    for turn in 0..4 {
+        let server = if turn % 2 == 0 { app } else { &replica };
+        let updated = server
+            .challenges(Some(&cast.publisher))
+            .await
+            .update_challenge(pb::UpdateChallengeRequest {
+                challenge: Some(pb::Challenge {
+                    name: draft.name.clone(),
+                    etag: etag.clone(),
+                    title: format!("两个副本轮流修改的榜单（第{turn}次）"),
+                    ..Default::default()
+                }),
+                update_mask: Some(prost_types::FieldMask {
+                    paths: vec!["title".into()],
+                }),
+                request_id: String::new(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .challenge
+            .unwrap();
+        etag = updated.etag;
+    }
+    let records = app
+        .audit(Some(&cast.admin))
+        .await
+        .list_audit_records(pb::ListAuditRecordsRequest {
+            chain: draft.name.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .records;
+    assert_eq!(
+        records.iter().map(|r| r.chain_sequence).collect::<Vec<_>>(),
+        vec![1, 2, 3, 4, 5]
+    );
+    for pair in records.windows(2) {
+        assert_eq!(pair[1].previous_hash, pair[0].hash);
+    }
+    let result = verify(app).await;
+    assert!(result.intact, "{:?}", result.breaks);
+    replica.take_server().shutdown().await;
+}
+
 on_both_backends!(
+    two_servers_appending_to_one_chain_in_turn_keep_it_whole,
     every_state_change_leaves_a_record_with_actor_and_request_digest,
     an_edited_record_breaks_verification_at_that_record,
     a_deleted_record_breaks_verification_even_the_newest,
