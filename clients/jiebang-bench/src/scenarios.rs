@@ -109,6 +109,9 @@ async fn measure_all(args: &Args, server: &ServerProcess, database: &Database) -
         &insert,
         None,
     ));
+    // The ceiling just inserted tens of thousands of rows: on PostgreSQL autovacuum would
+    // otherwise get to them during the reads.
+    settle(database).await;
 
     eprintln!("bench: reads…");
     let get = observe(
@@ -430,9 +433,9 @@ async fn burst_books(database: &Database, world: &World, outcome: &Outcome) -> R
 }
 
 /// The fresh database the server runs on.
-/// Lets the database finish what the setup's bulk writes left it to do (PostgreSQL's
-/// checkpoint and autovacuum of a table that just grew by thousands of rows, SQLite's WAL
-/// checkpoint), so it does not do it on the shared cores in the middle of a measurement.
+/// Lets the database finish what bulk writes left it to do (PostgreSQL's checkpoint and
+/// autovacuum of a table that just grew by thousands of rows, SQLite's WAL checkpoint), so it
+/// does not do it on the shared cores in the middle of a measurement.
 /// Best effort: a failure only means the measurement may be noisier.
 async fn settle(database: &Database) {
     let statements: &[&str] = if database.postgres.is_some() {
