@@ -4,7 +4,7 @@
 //! its round on the event stream across a reconnect.
 
 use crate::on_both_backends;
-use jiebang_e2e::{Backend, Cli, Database, ServerProcess, finish};
+use jiebang_e2e::{Backend, Cli, Database, ServerProcess, finish, name_of, sheet};
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::process::Child;
@@ -31,10 +31,6 @@ const TEAMS: [(&str, &str, &str, &str, &str); 2] = [
     ),
 ];
 const EXPERTS: usize = 4;
-
-fn name_of(v: &Value) -> String {
-    v["name"].as_str().expect("a resource name").to_owned()
-}
 
 /// Someone signed in to the server with their own CLI configuration.
 struct Person {
@@ -83,47 +79,12 @@ impl Round {
             ],
         );
         let admin = Cli::new(&server.url, &dir.path().join("admin"));
-        admin.ok(
-            &["login", "admin", "--password-stdin"],
-            &format!("{ADMIN_PASSWORD}\n"),
-        );
-        let org = |name: &str, kind: &str, code: &str| {
-            name_of(&admin.json(
-                &[
-                    "org",
-                    "create",
-                    "--name",
-                    name,
-                    "--type",
-                    kind,
-                    "--region",
-                    "330100",
-                    "--credit-code",
-                    code,
-                ],
-                "",
-            ))
-        };
+        admin.login("admin", ADMIN_PASSWORD);
+        let org = |name: &str, kind: &str, code: &str| admin.create_org(name, kind, code);
         let person = |username: &str, display: &str, role: &str, org: &str| {
-            let password = format!("{username}-password\n");
-            let user = name_of(&admin.json(
-                &[
-                    "user",
-                    "create",
-                    "--username",
-                    username,
-                    "--display-name",
-                    display,
-                    "--role",
-                    role,
-                    "--org",
-                    org,
-                    "--password-stdin",
-                ],
-                &password,
-            ));
+            let user = admin.create_person(username, display, role, org);
             let cli = Cli::new(&server.url, &dir.path().join(username));
-            cli.ok(&["login", username, "--password-stdin"], &password);
+            cli.login(username, &format!("{username}-password"));
             Person { user, cli }
         };
         let porcelain = org("华联电瓷股份有限公司", "enterprise", "91350100M000100Y43");
@@ -409,22 +370,6 @@ impl Round {
 }
 
 /// A score sheet giving each criterion `fraction` of its weight.
-fn sheet(fraction: f64) -> String {
-    let line = |name: &str, weight: f64| {
-        format!(
-            "[[scores]]\ncriterion = \"{name}\"\nscore = \"{:.2}\"\ncomment = \"{name}：论证充分，依据明确，与考核指标对应。\"\n\n",
-            weight * fraction
-        )
-    };
-    format!(
-        "recommendation = \"recommend\"\noverall_comment = \"\"\"\n总体评价：技术路线可行，团队具备相应能力，预算编制基本合理，产业化前景明确，建议在中期重点核查关键工艺数据。\n\"\"\"\n\n{}{}{}{}",
-        line("技术路线与可行性", 40.0),
-        line("团队能力", 25.0),
-        line("预算合理性", 15.0),
-        line("产业化与用户价值", 20.0)
-    )
-}
-
 async fn an_upheld_objection_replaces_the_winner_with_the_runner_up(backend: Backend) {
     let started = Instant::now();
     let Some(round) = Round::assigned(backend, 2).await else {

@@ -631,30 +631,9 @@ async fn racing_state_changes_through_different_replicas_have_one_effect() {
 /// every move of the clock is made on both replicas.
 mod panel {
     use super::{ADMIN_PASSWORD, audit_records, authed, lazy_channel, login, one_wins, request_id};
-    use jiebang_e2e::{Backend, Cli, Database, ServerProcess};
+    use jiebang_e2e::{Backend, Cli, Database, ServerProcess, name_of, sheet};
     use jiebang_proto::v1 as pb;
     use jiebang_proto::v1::milestone_service_client::MilestoneServiceClient;
-    use serde_json::Value;
-
-    fn name_of(v: &Value) -> String {
-        v["name"].as_str().expect("a resource name").to_owned()
-    }
-
-    fn sheet(fraction: f64) -> String {
-        let line = |name: &str, weight: f64| {
-            format!(
-                "[[scores]]\ncriterion = \"{name}\"\nscore = \"{:.2}\"\ncomment = \"{name}：论证充分，依据明确，与考核指标对应。\"\n\n",
-                weight * fraction
-            )
-        };
-        format!(
-            "recommendation = \"recommend\"\noverall_comment = \"\"\"\n总体评价：技术路线可行，团队具备相应能力，预算编制基本合理，产业化前景明确，建议在中期重点核查关键工艺数据。\n\"\"\"\n\n{}{}{}{}",
-            line("技术路线与可行性", 40.0),
-            line("团队能力", 25.0),
-            line("预算合理性", 15.0),
-            line("产业化与用户价值", 20.0)
-        )
-    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn two_panel_decisions_on_one_milestone_through_different_replicas_have_one_effect() {
@@ -722,53 +701,18 @@ mod panel {
         let admin = Cli::new(url_a, &dir.join("admin-a"));
         let admin_b = Cli::new(url_b, &dir.join("admin-b"));
         for cli in [&admin, &admin_b] {
-            cli.ok(
-                &["login", "admin", "--password-stdin"],
-                &format!("{ADMIN_PASSWORD}\n"),
-            );
+            cli.login("admin", ADMIN_PASSWORD);
         }
         let advance = |by: &str| {
             for cli in [&admin, &admin_b] {
                 cli.ok(&["clock", "advance", by], "");
             }
         };
-        let org = |name: &str, kind: &str, code: &str| {
-            name_of(&admin.json(
-                &[
-                    "org",
-                    "create",
-                    "--name",
-                    name,
-                    "--type",
-                    kind,
-                    "--region",
-                    "330100",
-                    "--credit-code",
-                    code,
-                ],
-                "",
-            ))
-        };
+        let org = |name: &str, kind: &str, code: &str| admin.create_org(name, kind, code);
         let person = |username: &str, display: &str, role: &str, org: &str| {
-            let password = format!("{username}-password\n");
-            let user = name_of(&admin.json(
-                &[
-                    "user",
-                    "create",
-                    "--username",
-                    username,
-                    "--display-name",
-                    display,
-                    "--role",
-                    role,
-                    "--org",
-                    org,
-                    "--password-stdin",
-                ],
-                &password,
-            ));
+            let user = admin.create_person(username, display, role, org);
             let cli = Cli::new(url_a, &dir.join(username));
-            cli.ok(&["login", username, "--password-stdin"], &password);
+            cli.login(username, &format!("{username}-password"));
             (user, cli)
         };
         let porcelain = org("华联电瓷股份有限公司", "enterprise", "91350100M000100Y43");

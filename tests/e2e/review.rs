@@ -2,26 +2,10 @@
 //! the public notice and an objection.
 
 use crate::on_both_backends;
-use jiebang_e2e::{Backend, Cli, Database, ServerProcess};
+use jiebang_e2e::{Backend, Cli, Database, ServerProcess, sheet};
 use std::time::Duration;
 
 const ADMIN_PASSWORD: &str = "bureau-admin-password";
-
-fn sheet(fraction: f64) -> String {
-    let line = |name: &str, weight: f64| {
-        format!(
-            "[[scores]]\ncriterion = \"{name}\"\nscore = \"{:.2}\"\ncomment = \"{name}：论证充分，依据明确，与考核指标对应。\"\n\n",
-            weight * fraction
-        )
-    };
-    format!(
-        "recommendation = \"recommend\"\noverall_comment = \"\"\"\n总体评价：技术路线可行，团队具备相应能力，预算编制基本合理，产业化前景明确，建议在中期重点核查关键工艺数据。\n\"\"\"\n\n{}{}{}{}",
-        line("技术路线与可行性", 40.0),
-        line("团队能力", 25.0),
-        line("预算合理性", 15.0),
-        line("产业化与用户价值", 20.0)
-    )
-}
 
 async fn a_challenge_is_reviewed_and_noticed_through_the_cli(backend: Backend) {
     let Some(db) = Database::fresh(backend).await else {

@@ -327,6 +327,11 @@ impl Cli {
     /// Creates a user of `org` whose password is `<username>-password` (as a signed-in
     /// admin); returns `users/{id}`.
     pub fn create_user(&self, username: &str, role: &str, org: &str) -> String {
+        self.create_person(username, username, role, org)
+    }
+
+    /// [`Cli::create_user`] with a display name of its own.
+    pub fn create_person(&self, username: &str, display: &str, role: &str, org: &str) -> String {
         self.json(
             &[
                 "user",
@@ -334,7 +339,7 @@ impl Cli {
                 "--username",
                 username,
                 "--display-name",
-                username,
+                display,
                 "--role",
                 role,
                 "--org",
@@ -347,4 +352,27 @@ impl Cli {
             .expect("user name")
             .to_owned()
     }
+}
+
+/// The `name` of a resource printed as JSON by the CLI.
+pub fn name_of(v: &serde_json::Value) -> String {
+    v["name"].as_str().expect("a resource name").to_owned()
+}
+
+/// A score sheet file for the sample challenge's four criteria (40/25/15/20), every criterion
+/// scored at `fraction` of its weight, with comments of real length.
+pub fn sheet(fraction: f64) -> String {
+    let line = |name: &str, weight: f64| {
+        format!(
+            "[[scores]]\ncriterion = \"{name}\"\nscore = \"{:.2}\"\ncomment = \"{name}：论证充分，依据明确，与考核指标对应。\"\n\n",
+            weight * fraction
+        )
+    };
+    format!(
+        "recommendation = \"recommend\"\noverall_comment = \"\"\"\n总体评价：技术路线可行，团队具备相应能力，预算编制基本合理，产业化前景明确，建议在中期重点核查关键工艺数据。\n\"\"\"\n\n{}{}{}{}",
+        line("技术路线与可行性", 40.0),
+        line("团队能力", 25.0),
+        line("预算合理性", 15.0),
+        line("产业化与用户价值", 20.0)
+    )
 }

@@ -432,7 +432,6 @@ async fn burst_books(database: &Database, world: &World, outcome: &Outcome) -> R
     ))
 }
 
-/// The fresh database the server runs on.
 /// Lets the database finish what bulk writes left it to do (PostgreSQL's checkpoint and
 /// autovacuum of a table that just grew by thousands of rows, SQLite's WAL checkpoint), so it
 /// does not do it on the shared cores in the middle of a measurement.
@@ -458,6 +457,7 @@ async fn settle(database: &Database) {
     let _ = conn.close().await;
 }
 
+/// The fresh database the server runs on.
 pub struct Database {
     pub url: String,
     /// The PostgreSQL database to drop at the end.

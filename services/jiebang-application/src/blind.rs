@@ -21,18 +21,7 @@ fn role(role: TeamRole) -> i32 {
 }
 
 /// A neutral label, stable within the challenge: the application's position among the
-/// challenge's applications in creation order.
-pub async fn label(platform: &Platform, application: &Application) -> Result<String, ApiError> {
-    let mut conn = platform
-        .store
-        .pool()
-        .acquire()
-        .await
-        .map_err(StoreError::from)?;
-    label_in(&mut conn, application).await
-}
-
-/// [`label`], read on `conn` (e.g. an open transaction's own connection).
+/// challenge's applications in creation order, read on `conn`.
 pub async fn label_in(
     conn: &mut sqlx::AnyConnection,
     application: &Application,
@@ -83,11 +72,12 @@ pub async fn blind_of(
             size_bytes: doc.size_bytes,
         });
     }
+    let label = label_in(&mut conn, application).await?;
     drop(conn);
     Ok(pb::BlindApplication {
         application: full.name,
         challenge: full.challenge,
-        label: label(platform, application).await?,
+        label,
         title: full.title,
         technical_plan: full.technical_plan,
         requested_budget_fen: full.requested_budget_fen,

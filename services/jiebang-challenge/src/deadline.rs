@@ -4,7 +4,6 @@
 //! version check lets exactly one of them record each close.
 
 use crate::convert::challenge_to_proto;
-use crate::service::audience_of;
 use jiebang_domain::caller::SYSTEM_ACTOR;
 use jiebang_grpc::idempotency::Idempotency;
 use jiebang_grpc::platform::ChangeBuilder;
@@ -31,7 +30,7 @@ pub async fn close_due(platform: &Platform) -> Result<usize, ApiError> {
             Err(StoreError::Conflict) => continue,
             Err(e) => return Err(e.into()),
         }
-        let audience = audience_of(&next);
+        let audience = next.audience();
         let change = ChangeBuilder {
             at: now,
             actor: SYSTEM_ACTOR.into(),
@@ -99,7 +98,7 @@ pub async fn start_due(platform: &Platform) -> Result<usize, ApiError> {
             chain: None,
             state: pb::ChallengeState::InProgress.as_str_name().to_owned(),
             summary: next.spec.title.clone(),
-            audience: &audience_of(&next),
+            audience: &next.audience(),
             idempotency: &idem,
         }
         .build(&response);

@@ -4,7 +4,6 @@ use crate::convert::{
     cancellation_from_proto, challenge_to_basic_proto, challenge_to_proto, merge_masked,
     new_spec_from_proto, spec_from_proto, state_from_proto,
 };
-use jiebang_domain::audience::Audience;
 use jiebang_domain::challenge::{Challenge, access};
 use jiebang_domain::ids::{Collection, new_id};
 use jiebang_domain::{Caller, DomainError, Timestamp};
@@ -26,16 +25,6 @@ pub struct ChallengeApi {
 impl ChallengeApi {
     pub fn new(platform: Platform) -> Self {
         Self { platform }
-    }
-}
-
-/// Who hears about a change: everyone once the challenge is public, before that only its
-/// publisher (and the bureau, which sees everything).
-pub fn audience_of(challenge: &Challenge) -> Vec<Audience> {
-    if challenge.open_at.is_some() {
-        vec![Audience::Public]
-    } else {
-        vec![Audience::Organization(challenge.publisher_id.clone())]
     }
 }
 
@@ -116,7 +105,7 @@ impl ChallengeApi {
             Some(version) => rows::update(&mut tx, next, version).await?,
             None => rows::insert(&mut tx, next).await?,
         }
-        let audience = audience_of(next);
+        let audience = next.audience();
         let change = ChangeBuilder {
             at: now,
             actor: caller.actor(),

@@ -129,11 +129,7 @@ pub(crate) async fn settle_challenge(
     };
     let next = challenge.review_step(challenge.state, to, now)?;
     challenges::update(tx, &next, challenge.version).await?;
-    let audience = if next.open_at.is_some() {
-        vec![Audience::Public]
-    } else {
-        vec![Audience::Organization(next.publisher_id.clone())]
-    };
+    let audience = next.audience();
     Ok(Some(
         ChangeBuilder {
             at: now,

@@ -402,7 +402,7 @@ impl ReviewApi {
                 if challenge.state != ChallengeState::UnderReview {
                     return Err(DomainError::precondition("CHALLENGE_WRONG_STATE", "rescoring happens while the challenge is UNDER_REVIEW").into());
                 }
-                let mut sealed: Vec<SheetRow> = rows::sheets_of_challenge(tx.conn(), challenge_id, "SUBMITTED").await?.into_iter().filter(|s| &s.application_id == application_id).collect();
+                let mut sealed: Vec<SheetRow> = rows::sheets_of_application(tx.conn(), challenge_id, application_id, "SUBMITTED").await?;
                 // The chair names sheets by their opaque position among the sorted totals.
                 sealed.sort_by(|a, b| a.content.total().cmp(&b.content.total()).then(a.id.cmp(&b.id)));
                 let chosen: Vec<&SheetRow> = if req.score_sheets.is_empty() {

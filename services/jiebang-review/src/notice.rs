@@ -3,6 +3,7 @@
 //! project per winner.
 
 use crate::convert::application_name;
+use crate::ranking::Ranking;
 use crate::service::ReviewApi;
 use jiebang_application::convert::application_to_proto;
 use jiebang_challenge::convert::challenge_to_proto;
@@ -156,13 +157,7 @@ impl ReviewApi {
         notice: &NoticeRow,
     ) -> Result<pb::PublicNotice, ApiError> {
         let now = self.platform().now();
-        let bureau = Caller {
-            user_id: String::new(),
-            username: String::new(),
-            role: jiebang_domain::identity::Role::Admin,
-            organization_id: String::new(),
-        };
-        let (ranking, _) = self.ranking(&bureau, challenge, false).await?;
+        let ranking = self.ranking(challenge).await?;
         let mut conn = self
             .platform()
             .store
@@ -192,9 +187,8 @@ impl ReviewApi {
                     .collect(),
                 lead_person: Collection::Users.name(&a.content.lead_person_id),
                 final_score: ranking
-                    .iter()
-                    .find(|e| e.application == a.name())
-                    .map(|e| e.final_score.clone())
+                    .entry_of(&a.name(), false)
+                    .map(|e| e.final_score)
                     .unwrap_or_default(),
                 requested_budget_fen: a.content.requested_budget_fen,
             });
@@ -274,7 +268,9 @@ impl ReviewApi {
             .mutate(idem_ref, move || async move {
                 let challenge = challenges::get(&platform.store, challenge_ref).await?.ok_or_else(|| DomainError::not_found(&req_ref.challenge))?;
                 challenge.check_etag(&req_ref.etag)?;
-                let (ranking, complete) = self.ranking(caller_ref, &challenge, false).await?;
+                let ranking = self.ranking(&challenge).await?;
+                let complete = ranking.complete();
+                let ranking = ranking.all_entries(false);
                 if !complete {
                     return Err(DomainError::precondition("RANKING_INCOMPLETE", "every expected score sheet must be submitted first").into());
                 }
@@ -622,10 +618,9 @@ impl ReviewApi {
                         let Some(objected) = &objection.application_id else {
                             return Err(DomainError::invalid("remedy", "an objection to the selection as a whole can only reopen the review").into());
                         };
-                        let bureau = Caller { role: jiebang_domain::identity::Role::Admin, ..caller_ref.clone() };
                         // On the transaction's own connection: holding it while waiting for a
                         // second one of the pool could exhaust a small pool under load.
-                        let (ranking, _) = self.ranking_in(tx.conn(), &bureau, &challenge, false).await?;
+                        let ranking = Ranking::read(tx.conn(), &challenge).await?.all_entries(false);
                         let loser = applications::get(tx.conn(), challenge_ref, objected).await?.ok_or_else(|| DomainError::not_found(&req_ref.name))?;
                         step(&mut tx, caller_ref, &loser, &[ApplicationState::ProposedWinner], ApplicationState::NotSelected, pb::EventType::ApplicationNotSelected, now).await?;
                         let mut winners: Vec<String> = notice.winners.iter().filter(|w| *w != objected).cloned().collect();

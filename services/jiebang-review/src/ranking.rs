@@ -166,6 +166,14 @@ impl Ranking {
             .count()
     }
 
+    /// The entry of one application (`challenges/{c}/applications/{a}`), if it is ranked.
+    pub fn entry_of(&self, application: &str, as_chair: bool) -> Option<pb::RankingEntry> {
+        let prefix = application_name(&self.challenge_id, "");
+        let id = application.strip_prefix(&prefix)?;
+        let position = self.outcomes.iter().position(|o| o.application_id == id)?;
+        Some(self.entry(position, as_chair))
+    }
+
     /// The entries at `positions` (clamped to the ranking), best first. `as_chair` hides the
     /// lead organisation of a blind review.
     pub fn entries(&self, positions: Range<usize>, as_chair: bool) -> Vec<pb::RankingEntry> {

@@ -468,15 +468,10 @@ impl ReviewApi {
         Ok(true)
     }
 
-    /// The ranking, read on a connection of the pool. Inside a transaction use
-    /// [`ReviewApi::ranking_in`] on the transaction's connection, so a request never holds one
+    /// The ranking, read on a connection of the pool. Inside a transaction read
+    /// [`Ranking::read`] on the transaction's connection, so a request never holds one
     /// connection while waiting for a second.
-    pub(crate) async fn ranking(
-        &self,
-        caller: &Caller,
-        challenge: &Challenge,
-        as_chair: bool,
-    ) -> Result<(Vec<pb::RankingEntry>, bool), ApiError> {
+    pub(crate) async fn ranking(&self, challenge: &Challenge) -> Result<Ranking, ApiError> {
         let mut conn = self
             .platform()
             .store
@@ -484,21 +479,7 @@ impl ReviewApi {
             .acquire()
             .await
             .map_err(StoreError::from)?;
-        self.ranking_in(&mut conn, caller, challenge, as_chair)
-            .await
-    }
-
-    /// The ranking, every read on `conn` (e.g. `tx.conn()`, which then sees the transaction's
-    /// own writes): every entry, and whether every expected sheet is in.
-    pub(crate) async fn ranking_in(
-        &self,
-        conn: &mut sqlx::AnyConnection,
-        _caller: &Caller,
-        challenge: &Challenge,
-        as_chair: bool,
-    ) -> Result<(Vec<pb::RankingEntry>, bool), ApiError> {
-        let ranking = Ranking::read(conn, challenge).await?;
-        Ok((ranking.all_entries(as_chair), ranking.complete()))
+        Ranking::read(&mut conn, challenge).await
     }
 
     pub(crate) async fn list_ranking(
@@ -527,15 +508,7 @@ impl ReviewApi {
             .await?
             .ok_or_else(|| DomainError::not_found(&req.challenge))?;
         let as_chair = self.ranking_access(&caller, &challenge_id).await?;
-        let mut conn = self
-            .platform()
-            .store
-            .pool()
-            .acquire()
-            .await
-            .map_err(StoreError::from)?;
-        let ranking = Ranking::read(&mut conn, &challenge).await?;
-        drop(conn);
+        let ranking = self.ranking(&challenge).await?;
         let end = start.saturating_add(usize::try_from(size).unwrap_or(usize::MAX));
         Ok(pb::ListRankingResponse {
             ranking_entries: ranking.entries(start..end, as_chair),
@@ -577,10 +550,10 @@ impl ReviewApi {
             )
             .into());
         }
-        let (entries, _) = self.ranking(&caller, &challenge, true).await?;
-        let entry = entries
-            .iter()
-            .find(|e| e.application == req.application)
+        let entry = self
+            .ranking(&challenge)
+            .await?
+            .entry_of(&req.application, true)
             .ok_or_else(|| DomainError::not_found(&req.application))?;
         if !entry.dispersion_flagged || entry.dispersion_resolution.is_some() {
             return Err(DomainError::precondition(
@@ -628,10 +601,9 @@ impl ReviewApi {
                 Ok(pb::RankingEntry::default())
             })
             .await?;
-        let (entries, _) = self.ranking(&caller, &challenge, true).await?;
-        entries
-            .into_iter()
-            .find(|e| e.application == req.application)
+        self.ranking(&challenge)
+            .await?
+            .entry_of(&req.application, true)
             .ok_or_else(|| DomainError::not_found(&req.application).into())
     }
 }
@@ -675,23 +647,14 @@ impl ReviewApi {
             )
             .into());
         }
-        let sheets: Vec<SheetRow> = rows::sheets_of_challenge(&mut conn, challenge_id, "SUBMITTED")
-            .await?
-            .into_iter()
-            .filter(|s| s.application_id == application.id)
-            .collect();
+        let sheets: Vec<SheetRow> =
+            rows::sheets_of_application(&mut conn, challenge_id, &application.id, "SUBMITTED")
+                .await?;
         drop(conn);
-        let bureau = Caller {
-            role: jiebang_domain::identity::Role::Admin,
-            ..caller.clone()
-        };
-        let (ranking, _) = self.ranking(&bureau, &challenge, false).await?;
-        let entry = ranking
-            .iter()
-            .find(|e| e.application == req.application)
-            .ok_or_else(|| {
-                DomainError::precondition("NOT_RANKED", "the application was not ranked")
-            })?;
+        let ranking = self.ranking(&challenge).await?;
+        let entry = ranking.entry_of(&req.application, false).ok_or_else(|| {
+            DomainError::precondition("NOT_RANKED", "the application was not ranked")
+        })?;
         let mut comments: Vec<pb::ReviewComment> = sheets
             .iter()
             .flat_map(|s| {

@@ -133,7 +133,10 @@ async fn read_head(tx: &mut Tx, chain: &str) -> Result<(i64, String), StoreError
 /// Appends the change's record to its chain. A concurrent append to the same chain makes one
 /// of the two transactions fail with [`StoreError::Conflict`]; the caller retries it.
 pub(crate) async fn append(tx: &mut Tx, change: &Change) -> Result<(), StoreError> {
-    let mut hinted = tx.chain_heads().get(&change.chain);
+    // This transaction's own last append to the chain, else what this process committed.
+    let mut hinted = tx
+        .appended_head(&change.chain)
+        .or_else(|| tx.chain_heads().get(&change.chain));
     let (mut prev_seq, mut prev_hash) = match hinted.clone() {
         Some(head) => head,
         None => read_head(tx, &change.chain).await?,

@@ -216,6 +216,7 @@ pub async fn list(
     // filter, which compare deadlines with `now`) is kept like a challenge read by id.
     let pages = &store.challenge_cache().pages;
     let page_key = match filter.state {
+        _ if !pages.enabled() => None,
         Some(ChallengeState::Published | ChallengeState::ApplicationsClosed) => None,
         _ => Some(format!("{filter:?}")),
     };

@@ -618,18 +618,21 @@ pub async fn get_sheet(conn: &mut AnyConnection, id: &str) -> Result<Option<Shee
     row.as_ref().map(sheet_from_row).transpose()
 }
 
-/// Every sheet of a challenge in a state (e.g. the sealed ones that count).
-pub async fn sheets_of_challenge(
+/// Every sheet of one application in a state (e.g. the sealed ones that count).
+pub async fn sheets_of_application(
     conn: &mut AnyConnection,
     challenge_id: &str,
+    application_id: &str,
     state: &str,
 ) -> Result<Vec<SheetRow>, StoreError> {
     let sql = format!(
-        "SELECT {SHEET_COLUMNS} FROM score_sheets WHERE challenge_id = $1 AND state = $2 ORDER BY id"
+        "SELECT {SHEET_COLUMNS} FROM score_sheets \
+         WHERE challenge_id = $1 AND state = $2 AND application_id = $3 ORDER BY id"
     );
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(challenge_id)
         .bind(state)
+        .bind(application_id)
         .fetch_all(conn)
         .await?;
     rows.iter().map(sheet_from_row).collect()

@@ -242,6 +242,15 @@ impl Tx {
         &self.chain_heads
     }
 
+    /// The head this transaction last moved `chain` to, if it did.
+    pub(crate) fn appended_head(&self, chain: &str) -> Option<(i64, String)> {
+        self.appended
+            .iter()
+            .rev()
+            .find(|(c, _, _)| c == chain)
+            .map(|(_, seq, hash)| (*seq, hash.clone()))
+    }
+
     /// Records that this transaction moved `chain`'s head (see [`audit::ChainHeads`]).
     pub(crate) fn appended(&mut self, chain: String, seq: i64, hash: String) {
         self.appended.push((chain, seq, hash));

@@ -154,6 +154,17 @@ pub struct Challenge {
 }
 
 impl Challenge {
+    /// Who hears about a change: everyone once the challenge is public, before that only its
+    /// publisher (and the bureau, which sees everything).
+    pub fn audience(&self) -> Vec<crate::audience::Audience> {
+        use crate::audience::Audience;
+        if self.open_at.is_some() {
+            vec![Audience::Public]
+        } else {
+            vec![Audience::Organization(self.publisher_id.clone())]
+        }
+    }
+
     /// A new DRAFT written by a publisher.
     pub fn draft(
         caller: &Caller,
