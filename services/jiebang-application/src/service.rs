@@ -17,7 +17,7 @@ use jiebang_grpc::{ApiError, Platform, caller};
 use jiebang_proto::v1 as pb;
 use jiebang_proto::v1::application_service_server::ApplicationService;
 use jiebang_storage::applications::{self as rows, ApplicationFilter};
-use jiebang_storage::{StoreError, challenges, identity};
+use jiebang_storage::{StoreError, challenges};
 use prost::Message;
 use sha2::{Digest, Sha256};
 use std::pin::Pin;
@@ -380,41 +380,33 @@ impl ApplicationApi {
         tx: &mut jiebang_storage::Tx,
         a: &Application,
     ) -> Result<EligibilityFacts, ApiError> {
-        let lead = identity::get_organization_in(tx.conn(), &a.lead_organization_id)
-            .await?
-            .ok_or_else(|| {
-                DomainError::not_found(Collection::Organizations.name(&a.lead_organization_id))
-            })?;
         let orgs = a.content.organization_ids(&a.lead_organization_id);
-        let mut applications_in_round = Vec::new();
-        let mut past_winners = Vec::new();
-        let mut barred = Vec::new();
-        for org in &orgs {
-            applications_in_round.push((
-                org.clone(),
-                rows::count_in_round(tx, org, &a.round, &a.id).await?,
-            ));
-            if rows::won_in_round(tx, org, &a.round).await? {
-                past_winners.push(org.clone());
-            }
-            if rows::is_barred(tx, org, self.platform.now()).await? {
-                barred.push(org.clone());
-            }
-        }
+        rows::lock_organizations(tx, &orgs).await?;
+        let standings = rows::standings(tx, a, &orgs, self.platform.now()).await?;
+        let standing = |org: &str| standings.iter().find(|s| s.organization_id == org);
+        let lead = standing(&a.lead_organization_id).ok_or_else(|| {
+            DomainError::not_found(Collection::Organizations.name(&a.lead_organization_id))
+        })?;
+        let having = |test: fn(&rows::Standing) -> bool| {
+            orgs.iter()
+                .filter(|org| standing(org).is_some_and(test))
+                .cloned()
+                .collect::<Vec<_>>()
+        };
         Ok(EligibilityFacts {
-            lead_organization_id: lead.id.clone(),
+            lead_organization_id: lead.organization_id.clone(),
             lead_type: lead.org_type,
-            lead_region: lead.region,
-            applications_in_round,
-            past_winners,
-            barred,
-            lead_already_applied: rows::lead_already_applied(
-                tx,
-                &a.challenge_id,
-                &a.lead_organization_id,
-                &a.id,
-            )
-            .await?,
+            lead_region: lead.region.clone(),
+            applications_in_round: orgs
+                .iter()
+                .map(|org| {
+                    let count = standing(org).map_or(0, |s| s.applications_in_round);
+                    (org.clone(), count)
+                })
+                .collect(),
+            past_winners: having(|s| s.won_in_round),
+            barred: having(|s| s.barred),
+            lead_already_applied: lead.leads_another,
         })
     }
 
@@ -449,18 +441,17 @@ impl ApplicationApi {
         let (caller, idem, pledge, req) = (&caller, &idem, &pledge, &req);
         self.platform
             .mutate(idem, move || async move {
-                // Access and etag on a plain read first, so outsiders learn nothing.
-                let (seen, _) = self.load(caller, &req.name).await?;
-                seen.check_etag(&req.etag)?;
+                let (challenge_id, id) = parse_application_name(&req.name, "name")?;
                 let mut tx = self.platform.store.begin().await?;
-                let current = rows::get(tx.conn(), &seen.challenge_id, &seen.id)
+                let current = rows::get(tx.conn(), challenge_id, id)
                     .await?
                     .ok_or_else(|| DomainError::not_found(&req.name))?;
+                let challenge = challenges::get_shared(&mut tx, challenge_id)
+                    .await?
+                    .ok_or_else(|| DomainError::not_found(&req.name))?;
+                // Access first, so outsiders learn nothing.
+                access::ensure_can_read(caller, &current, &challenge, self.platform.now())?;
                 current.check_etag(&req.etag)?;
-                let challenge = challenges::get_shared(&mut tx, &current.challenge_id)
-                    .await?
-                    .ok_or_else(|| DomainError::not_found(&req.name))?;
-                rows::lock_organizations(&mut tx, current.content.organization_ids(&current.lead_organization_id)).await?;
                 let facts = self.eligibility_facts(&mut tx, &current).await?;
                 // The deadline is compared with this instant: taken inside the committing
                 // transaction, after every lock it needs.
@@ -469,21 +460,26 @@ impl ApplicationApi {
                 if req.validate_only {
                     return Ok(application_to_proto(&current));
                 }
-                match rows::update(&mut tx, &next, current.version).await {
-                    Err(StoreError::UniqueViolation { key }) if key.contains("one_per_lead") || key.contains("applications.challenge_id") => {
-                        return Err(DomainError::Ineligible(vec![jiebang_domain::application::IneligibilityReason {
-                            rule: jiebang_domain::application::EligibilityRule::DuplicateApplication,
-                            detail: format!(
-                                "organizations/{} already has a submitted application for this challenge",
-                                current.lead_organization_id
-                            ),
-                        }])
-                        .into());
-                    }
-                    other => other?,
-                }
+                // Submission changes no content, so the team, organisation and document rows
+                // stand.
+                rows::queue_update_row(&mut tx, &next, current.version)?;
                 self.commit(tx, caller, idem, &next, "application.submitted", pb::EventType::ApplicationSubmitted)
                     .await
+                    .map_err(|e| match e {
+                        // Two applications of one lead submitted at once: the second meets the
+                        // unique index when the writes are sent.
+                        ApiError::Store(e) if e.is_unique_on("one_per_lead") || e.is_unique_on("applications.challenge_id") => {
+                            DomainError::Ineligible(vec![jiebang_domain::application::IneligibilityReason {
+                                rule: jiebang_domain::application::EligibilityRule::DuplicateApplication,
+                                detail: format!(
+                                    "organizations/{} already has a submitted application for this challenge",
+                                    current.lead_organization_id
+                                ),
+                            }])
+                            .into()
+                        }
+                        other => other,
+                    })
             })
             .await
     }

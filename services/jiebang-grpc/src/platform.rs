@@ -67,11 +67,16 @@ impl Platform {
         self.clock.now()
     }
 
-    /// Runs one state change: replays the stored answer of a retried `request_id`, otherwise
-    /// runs `attempt` (read, decide in the domain, write through [`Platform::commit`]) and
-    /// repeats it when a concurrent writer got there first. Each attempt re-reads, so the
+    /// Runs one state change: runs `attempt` (read, decide in the domain, write through
+    /// [`Platform::commit`]), repeats it when a concurrent writer got there first, and answers
+    /// a retried `request_id` with the stored first answer. Each attempt re-reads, so the
     /// domain decides on the latest state: two racing approvals give one success and one
     /// FAILED_PRECONDITION.
+    ///
+    /// The stored answer is looked for only once an attempt fails. A first call — nearly
+    /// every call — has none, so looking first cost each write a query; and a retry of a
+    /// change that was made either fails the domain's checks (the sheet is already sealed) or
+    /// collides with the stored key when it commits, and then finds the answer.
     pub async fn mutate<R, F, Fut>(
         &self,
         idempotency: &Idempotency,
@@ -84,18 +89,20 @@ impl Platform {
     {
         let mut tries = 0;
         loop {
+            let failed = match attempt().await {
+                Ok(done) => return Ok(done),
+                Err(e) => e,
+            };
             if let Some(stored) = idempotency.replay::<R>(&self.store).await? {
                 return Ok(stored);
             }
-            match attempt().await {
-                Err(e) if e.is_retryable() && tries + 1 < MAX_ATTEMPTS => {
-                    tries += 1;
-                    // Jittered backoff so racing writers do not collide again in lockstep.
-                    let jitter = rand::random::<u64>() % (2 << tries.min(6));
-                    tokio::time::sleep(Duration::from_millis(jitter)).await;
-                }
-                other => return other,
+            if !(failed.is_retryable() && tries + 1 < MAX_ATTEMPTS) {
+                return Err(failed);
             }
+            tries += 1;
+            // Jittered backoff so racing writers do not collide again in lockstep.
+            let jitter = rand::random::<u64>() % (2 << tries.min(6));
+            tokio::time::sleep(Duration::from_millis(jitter)).await;
         }
     }
 

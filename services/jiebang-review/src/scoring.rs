@@ -354,16 +354,18 @@ impl ReviewApi {
             (&caller, &idem, &req, &assignment_id, &sheet_id);
         platform
             .mutate(idem, move || async move {
-                let assignment = self
-                    .own_assignment(caller, assignment_id, &req.name)
-                    .await?;
-                ensure_not_withdrawn(&assignment)?;
-                let now = platform.now();
+                // One read decides it all, inside the transaction: on SQLite every statement
+                // here is made while holding the one write lock.
                 let mut tx = platform.store.begin().await?;
-                let sheet = rows::get_sheet(tx.conn(), sheet_id)
+                let rows::SheetToSeal {
+                    assignment,
+                    sheet,
+                    conflicted,
+                    criteria,
+                } = rows::sheet_to_seal(tx.conn(), &caller.user_id, assignment_id, sheet_id)
                     .await?
-                    .filter(|s| &s.assignment_id == assignment_id)
                     .ok_or_else(|| DomainError::not_found(&req.name))?;
+                ensure_not_withdrawn(&assignment)?;
                 if sheet.state != "DRAFT" {
                     return Err(DomainError::precondition(
                         "SHEET_SEALED",
@@ -374,21 +376,15 @@ impl ReviewApi {
                 if !req.etag.is_empty() && req.etag != sheet.version.to_string() {
                     return Err(DomainError::stale_etag(&req.name).into());
                 }
-                if rows::has_conflict(tx.conn(), &assignment.expert_id, &assignment.application_id)
-                    .await?
-                {
+                if conflicted {
                     return Err(DomainError::precondition(
                         "CONFLICT_RECORDED",
                         "a conflict of interest is recorded for you and this application",
                     )
                     .into());
                 }
-                let challenge = challenges::get_in(tx.conn(), &assignment.challenge_id)
-                    .await?
-                    .ok_or_else(|| DomainError::not_found(&req.name))?;
-                sheet
-                    .content
-                    .validate_submission(&challenge.spec.criteria)?;
+                sheet.content.validate_submission(&criteria)?;
+                let now = platform.now();
                 let seal = hex::encode(Sha256::digest(
                     serde_json::to_vec(&sheet.content)
                         .map_err(|e| StoreError::Corrupt(e.to_string()))?,
@@ -399,11 +395,11 @@ impl ReviewApi {
                 next.submitted_at = Some(now);
                 next.updated_at = now;
                 next.version += 1;
-                rows::update_sheet(&mut tx, &next, sheet.version).await?;
+                rows::queue_sheet_update(&mut tx, &next, sheet.version)?;
                 let mut sealed = assignment.clone();
                 sealed.state = "SUBMITTED".into();
                 sealed.version += 1;
-                rows::update_assignment(&mut tx, &sealed, assignment.version).await?;
+                rows::queue_assignment_update(&mut tx, &sealed, assignment.version);
                 let response = sheet_to_proto(&next);
                 let chain = application_name(&assignment.challenge_id, &assignment.application_id);
                 commit(

@@ -1,6 +1,7 @@
 //! Rows of applications, their team members and their organisations, and the facts the
 //! eligibility rules need.
 
+use crate::batch::Expect;
 use crate::{Dialect, Store, StoreError, Tx};
 use jiebang_domain::Timestamp;
 use jiebang_domain::application::{
@@ -53,41 +54,46 @@ fn from_row(row: &AnyRow) -> Result<Application, StoreError> {
 }
 
 /// Replaces the team, organisation and document rows of an application.
-async fn write_links(tx: &mut Tx, a: &Application) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM application_members WHERE application_id = $1")
-        .bind(&a.id)
-        .execute(tx.conn())
-        .await?;
+fn queue_links(tx: &mut Tx, a: &Application) {
+    tx.queue(
+        "DELETE FROM application_members WHERE application_id = $1",
+        Expect::Any,
+    )
+    .bind(&a.id);
     for user in a.team_user_ids() {
-        sqlx::query("INSERT INTO application_members (application_id, user_id) VALUES ($1, $2)")
-            .bind(&a.id)
-            .bind(user)
-            .execute(tx.conn())
-            .await?;
-    }
-    sqlx::query("DELETE FROM application_organizations WHERE application_id = $1")
+        tx.queue(
+            "INSERT INTO application_members (application_id, user_id) VALUES ($1, $2)",
+            Expect::Any,
+        )
         .bind(&a.id)
-        .execute(tx.conn())
-        .await?;
+        .bind(user);
+    }
+    tx.queue(
+        "DELETE FROM application_organizations WHERE application_id = $1",
+        Expect::Any,
+    )
+    .bind(&a.id);
     for org in a.content.organization_ids(&a.lead_organization_id) {
-        sqlx::query("INSERT INTO application_organizations (application_id, organization_id) VALUES ($1, $2)")
-            .bind(&a.id)
-            .bind(org)
-            .execute(tx.conn())
-            .await?;
-    }
-    sqlx::query("DELETE FROM application_documents WHERE application_id = $1")
+        tx.queue(
+            "INSERT INTO application_organizations (application_id, organization_id) VALUES ($1, $2)",
+            Expect::Any,
+        )
         .bind(&a.id)
-        .execute(tx.conn())
-        .await?;
-    for sha in &a.content.documents {
-        sqlx::query("INSERT INTO application_documents (application_id, sha256) VALUES ($1, $2)")
-            .bind(&a.id)
-            .bind(sha)
-            .execute(tx.conn())
-            .await?;
+        .bind(org);
     }
-    Ok(())
+    tx.queue(
+        "DELETE FROM application_documents WHERE application_id = $1",
+        Expect::Any,
+    )
+    .bind(&a.id);
+    for sha in &a.content.documents {
+        tx.queue(
+            "INSERT INTO application_documents (application_id, sha256) VALUES ($1, $2)",
+            Expect::Any,
+        )
+        .bind(&a.id)
+        .bind(sha);
+    }
 }
 
 pub async fn insert(tx: &mut Tx, a: &Application) -> Result<(), StoreError> {
@@ -116,20 +122,41 @@ pub async fn insert(tx: &mut Tx, a: &Application) -> Result<(), StoreError> {
     .bind(a.content.requested_budget_fen)
     .execute(tx.conn())
     .await?;
-    write_links(tx, a).await
+    queue_links(tx, a);
+    tx.flush().await
 }
 
-/// Saves the next version if the stored one is still `expected_version`, else `Conflict`.
+/// Saves the next version, with its team, organisation and document rows, if the stored one
+/// is still `expected_version`, else `Conflict`.
 pub async fn update(tx: &mut Tx, a: &Application, expected_version: i64) -> Result<(), StoreError> {
-    let done = sqlx::query(
+    queue_update_row(tx, a, expected_version)?;
+    queue_links(tx, a);
+    tx.flush().await
+}
+
+/// The application's own row of [`update`], sent with the transaction's other queued writes:
+/// for changes that leave the content (and so the team, organisation and document rows) as
+/// they were, such as submission.
+pub fn queue_update_row(
+    tx: &mut Tx,
+    a: &Application,
+    expected_version: i64,
+) -> Result<(), StoreError> {
+    let (content, pledge, formal_check) = (
+        to_json(&a.content)?,
+        a.pledge.as_ref().map(to_json).transpose()?,
+        a.formal_check.as_ref().map(to_json).transpose()?,
+    );
+    tx.queue(
         "UPDATE applications SET state = $1, content = $2, pledge = $3, formal_check = $4, \
          withdrawal_reason = $5, submitted_at = $6, withdrawn_at = $7, updated_at = $8, version = $9, \
          title = $12, requested_budget_fen = $13 WHERE id = $10 AND version = $11",
+        Expect::OneRow,
     )
     .bind(a.state.as_str())
-    .bind(to_json(&a.content)?)
-    .bind(a.pledge.as_ref().map(to_json).transpose()?)
-    .bind(a.formal_check.as_ref().map(to_json).transpose()?)
+    .bind(content)
+    .bind(pledge)
+    .bind(formal_check)
     .bind(a.withdrawal_reason.clone())
     .bind(a.submitted_at.map(Timestamp::micros))
     .bind(a.withdrawn_at.map(Timestamp::micros))
@@ -138,13 +165,8 @@ pub async fn update(tx: &mut Tx, a: &Application, expected_version: i64) -> Resu
     .bind(&a.id)
     .bind(expected_version)
     .bind(&a.content.title)
-    .bind(a.content.requested_budget_fen)
-    .execute(tx.conn())
-    .await?;
-    if done.rows_affected() != 1 {
-        return Err(StoreError::Conflict);
-    }
-    write_links(tx, a).await
+    .bind(a.content.requested_budget_fen);
+    Ok(())
 }
 
 #[tracing::instrument(name = "db applications.get", skip_all, level = "info")]
@@ -213,93 +235,99 @@ pub async fn list(
 /// Serialises submissions that involve the same organisations (PostgreSQL row locks, taken in
 /// id order so two transactions never wait on each other in a cycle). SQLite already runs one
 /// writer at a time.
-pub async fn lock_organizations(tx: &mut Tx, mut ids: Vec<String>) -> Result<(), StoreError> {
-    if tx.dialect() != Dialect::Postgres {
+///
+/// A statement of its own, before [`standings`]: on PostgreSQL each statement of a
+/// transaction reads the rows committed when it starts, so counts read in the statement that
+/// waited for the locks would miss the submission that held them.
+pub async fn lock_organizations(tx: &mut Tx, ids: &[String]) -> Result<(), StoreError> {
+    if tx.dialect() != Dialect::Postgres || ids.is_empty() {
         return Ok(());
     }
-    ids.sort();
-    ids.dedup();
+    let sql = format!(
+        "SELECT id FROM organizations WHERE id IN ({}) ORDER BY id FOR UPDATE",
+        placeholders(1, ids.len())
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
     for id in ids {
-        sqlx::query("SELECT id FROM organizations WHERE id = $1 FOR UPDATE")
-            .bind(id)
-            .fetch_optional(tx.conn())
-            .await?;
+        query = query.bind(id);
     }
+    query.fetch_all(tx.conn()).await?;
     Ok(())
 }
 
-/// How many submitted applications of `round` (other than `except_id`) the organisation takes
-/// part in.
-pub async fn count_in_round(
-    tx: &mut Tx,
-    organization_id: &str,
-    round: &str,
-    except_id: &str,
-) -> Result<i64, StoreError> {
-    let row = sqlx::query(
-        "SELECT COUNT(*) FROM application_organizations o JOIN applications a ON a.id = o.application_id \
-         WHERE o.organization_id = $1 AND a.round = $2 AND a.id <> $3 \
-         AND a.state NOT IN ('DRAFT', 'WITHDRAWN')",
-    )
-    .bind(organization_id)
-    .bind(round)
-    .bind(except_id)
-    .fetch_one(tx.conn())
-    .await?;
-    Ok(row.try_get::<i64, _>(0)?)
+/// What the eligibility rules ask of one organisation of a consortium.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Standing {
+    pub organization_id: String,
+    pub org_type: jiebang_domain::identity::OrganizationType,
+    pub region: String,
+    /// Its submitted applications of the round, other than the one being decided.
+    pub applications_in_round: i64,
+    /// It took part in an appointed application of the round.
+    pub won_in_round: bool,
+    /// A bar on it is in force.
+    pub barred: bool,
+    /// It leads another submitted application for the same challenge.
+    pub leads_another: bool,
 }
 
-/// Whether the organisation took part in an appointed application of `round`.
-pub async fn won_in_round(
+/// The [`Standing`] of each of `organization_ids` (those that exist) as application `a`'s
+/// submission is decided at `now`, in one read.
+pub async fn standings(
     tx: &mut Tx,
-    organization_id: &str,
-    round: &str,
-) -> Result<bool, StoreError> {
-    let row = sqlx::query(
-        "SELECT COUNT(*) FROM application_organizations o JOIN applications a ON a.id = o.application_id \
-         WHERE o.organization_id = $1 AND a.round = $2 AND a.state = 'APPOINTED'",
-    )
-    .bind(organization_id)
-    .bind(round)
-    .fetch_one(tx.conn())
-    .await?;
-    Ok(row.try_get::<i64, _>(0)? > 0)
-}
-
-/// Whether a bar on the organisation is in force at `now` (a bar may lapse at its end time).
-pub async fn is_barred(
-    tx: &mut Tx,
-    organization_id: &str,
+    a: &Application,
+    organization_ids: &[String],
     now: Timestamp,
-) -> Result<bool, StoreError> {
-    let row = sqlx::query(
-        "SELECT COUNT(*) FROM organization_bars WHERE organization_id = $1 \
-         AND (barred_until IS NULL OR barred_until > $2)",
-    )
-    .bind(organization_id)
-    .bind(now.micros())
-    .fetch_one(tx.conn())
-    .await?;
-    Ok(row.try_get::<i64, _>(0)? > 0)
+) -> Result<Vec<Standing>, StoreError> {
+    if organization_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT o.id, o.org_type, o.region, \
+         (SELECT COUNT(*) FROM application_organizations m JOIN applications x ON x.id = m.application_id \
+          WHERE m.organization_id = o.id AND x.round = $1 AND x.id <> $2 \
+          AND x.state NOT IN ('DRAFT', 'WITHDRAWN')), \
+         (SELECT COUNT(*) FROM application_organizations m JOIN applications x ON x.id = m.application_id \
+          WHERE m.organization_id = o.id AND x.round = $1 AND x.state = 'APPOINTED'), \
+         (SELECT COUNT(*) FROM organization_bars b WHERE b.organization_id = o.id \
+          AND (b.barred_until IS NULL OR b.barred_until > $3)), \
+         (SELECT COUNT(*) FROM applications x WHERE x.challenge_id = $4 AND x.lead_organization_id = o.id \
+          AND x.id <> $2 AND x.state NOT IN ('DRAFT', 'WITHDRAWN')) \
+         FROM organizations o WHERE o.id IN ({})",
+        placeholders(5, organization_ids.len())
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(&a.round)
+        .bind(&a.id)
+        .bind(now.micros())
+        .bind(&a.challenge_id);
+    for id in organization_ids {
+        query = query.bind(id);
+    }
+    let rows = query.fetch_all(tx.conn()).await?;
+    rows.iter()
+        .map(|r| {
+            let org_type: String = r.try_get(1)?;
+            Ok(Standing {
+                organization_id: r.try_get(0)?,
+                org_type: jiebang_domain::identity::OrganizationType::parse(&org_type)
+                    .ok_or_else(|| StoreError::Corrupt(format!("organisation type {org_type}")))?,
+                region: r.try_get(2)?,
+                applications_in_round: r.try_get(3)?,
+                won_in_round: r.try_get::<i64, _>(4)? > 0,
+                barred: r.try_get::<i64, _>(5)? > 0,
+                leads_another: r.try_get::<i64, _>(6)? > 0,
+            })
+        })
+        .collect()
 }
 
-/// Whether the lead organisation already has a submitted application for the challenge.
-pub async fn lead_already_applied(
-    tx: &mut Tx,
-    challenge_id: &str,
-    lead: &str,
-    except_id: &str,
-) -> Result<bool, StoreError> {
-    let row = sqlx::query(
-        "SELECT COUNT(*) FROM applications WHERE challenge_id = $1 AND lead_organization_id = $2 \
-         AND id <> $3 AND state NOT IN ('DRAFT', 'WITHDRAWN')",
-    )
-    .bind(challenge_id)
-    .bind(lead)
-    .bind(except_id)
-    .fetch_one(tx.conn())
-    .await?;
-    Ok(row.try_get::<i64, _>(0)? > 0)
+/// `$first, $first+1, …`, `count` of them.
+fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Bars an organisation (used by the milestone step when misconduct is recorded).

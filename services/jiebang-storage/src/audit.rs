@@ -10,6 +10,7 @@
 //! resource are already serialised by that resource's version check, so a chain per resource
 //! costs no extra waiting, and two teams submitting to two challenges never meet here.
 
+use crate::batch::Expect;
 use crate::change::Change;
 use crate::{StoreError, Tx};
 use futures::TryStreamExt;
@@ -103,6 +104,17 @@ impl ChainHeads {
             .cloned()
     }
 
+    /// Drops hints a failed write found stale (or may have).
+    pub(crate) fn forget(&self, chains: &[String]) {
+        let mut map = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for chain in chains {
+            map.remove(chain);
+        }
+    }
+
     /// Records heads of a transaction that has committed.
     pub(crate) fn committed(&self, heads: Vec<(String, i64, String)>) {
         let mut map = self
@@ -120,9 +132,11 @@ impl ChainHeads {
 
 /// The head of a chain as stored (the genesis before the first record).
 async fn read_head(tx: &mut Tx, chain: &str) -> Result<(i64, String), StoreError> {
+    // Writes queued in this transaction never touch `audit_chains` (appends are queued only
+    // after the head is known), so this read may run before they do.
     let head = sqlx::query("SELECT last_seq, last_hash FROM audit_chains WHERE chain = $1")
         .bind(chain)
-        .fetch_optional(tx.conn())
+        .fetch_optional(&mut *tx.inner)
         .await?;
     Ok(match head {
         Some(row) => (row.try_get::<i64, _>(0)?, row.try_get::<String, _>(1)?),
@@ -130,62 +144,61 @@ async fn read_head(tx: &mut Tx, chain: &str) -> Result<(i64, String), StoreError
     })
 }
 
-/// Appends the change's record to its chain. A concurrent append to the same chain makes one
-/// of the two transactions fail with [`StoreError::Conflict`]; the caller retries it.
-pub(crate) async fn append(tx: &mut Tx, change: &Change) -> Result<(), StoreError> {
-    // This transaction's own last append to the chain, else what this process committed.
-    let mut hinted = tx
-        .appended_head(&change.chain)
-        .or_else(|| tx.chain_heads().get(&change.chain));
-    let (mut prev_seq, mut prev_hash) = match hinted.clone() {
+/// Queues the change's record and the move of its chain's head (see [`crate::batch`]).
+///
+/// The head comes from this transaction's own earlier append to the chain, else from this
+/// process's hint, else from the table. The head moves with `UPDATE … WHERE last_seq = $n`
+/// (or the first record's INSERT), which must move exactly one row: if another transaction
+/// appended first — or the hint was stale — the batch fails with [`StoreError::Conflict`],
+/// the hint is forgotten, and the write is retried from a fresh read.
+pub(crate) async fn queue_append(tx: &mut Tx, change: &Change) -> Result<(), StoreError> {
+    let own = tx.appended_head(&change.chain);
+    let hint = own
+        .is_none()
+        .then(|| tx.chain_heads().get(&change.chain))
+        .flatten();
+    let (prev_seq, prev_hash) = match own.or_else(|| hint.clone()) {
         Some(head) => head,
         None => read_head(tx, &change.chain).await?,
     };
-    let (seq, hash) = loop {
-        let seq = prev_seq + 1;
-        let hash = record_hash(&Link {
-            chain: &change.chain,
-            chain_seq: seq,
-            recorded_at: change.at,
-            actor: &change.actor,
-            action: change.action,
-            resource: &change.resource,
-            request_digest: &change.request_digest,
-            prev_hash: &prev_hash,
-        });
-        let moved = if prev_seq == 0 {
-            sqlx::query("INSERT INTO audit_chains (chain, last_seq, last_hash) VALUES ($1, $2, $3)")
-                .bind(&change.chain)
-                .bind(seq)
-                .bind(&hash)
-                .execute(tx.conn())
-                .await
-                .map_err(conflict_on_unique)?
-                .rows_affected()
-        } else {
-            sqlx::query(
-                "UPDATE audit_chains SET last_seq = $1, last_hash = $2 \
-                 WHERE chain = $3 AND last_seq = $4",
-            )
-            .bind(seq)
-            .bind(&hash)
-            .bind(&change.chain)
-            .bind(prev_seq)
-            .execute(tx.conn())
-            .await?
-            .rows_affected()
-        };
-        match (moved, hinted.take()) {
-            (1, _) => break (seq, hash),
-            // The hint was stale: go on from the stored head.
-            (_, Some(_)) => (prev_seq, prev_hash) = read_head(tx, &change.chain).await?,
-            (_, None) => return Err(StoreError::Conflict),
-        }
-    };
-    sqlx::query(
+    if hint.is_some() {
+        tx.hinted(change.chain.clone());
+    }
+    let seq = prev_seq + 1;
+    let hash = record_hash(&Link {
+        chain: &change.chain,
+        chain_seq: seq,
+        recorded_at: change.at,
+        actor: &change.actor,
+        action: change.action,
+        resource: &change.resource,
+        request_digest: &change.request_digest,
+        prev_hash: &prev_hash,
+    });
+    if prev_seq == 0 {
+        tx.queue(
+            "INSERT INTO audit_chains (chain, last_seq, last_hash) VALUES ($1, $2, $3)",
+            Expect::Any,
+        )
+        .bind(&change.chain)
+        .bind(seq)
+        .bind(&hash);
+    } else {
+        tx.queue(
+            "UPDATE audit_chains SET last_seq = $1, last_hash = $2 \
+             WHERE chain = $3 AND last_seq = $4",
+            Expect::OneRow,
+        )
+        .bind(seq)
+        .bind(&hash)
+        .bind(&change.chain)
+        .bind(prev_seq);
+    }
+    tx.queue(
         "INSERT INTO audit_records \
          (chain, chain_seq, recorded_at, actor, action, resource, request_digest, prev_hash, hash) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        Expect::Any,
     )
     .bind(&change.chain)
     .bind(seq)
@@ -195,18 +208,16 @@ pub(crate) async fn append(tx: &mut Tx, change: &Change) -> Result<(), StoreErro
     .bind(&change.resource)
     .bind(&change.request_digest)
     .bind(&prev_hash)
-    .bind(&hash)
-    .execute(tx.conn())
-    .await
-    .map_err(conflict_on_unique)?;
+    .bind(&hash);
     tx.appended(change.chain.clone(), seq, hash);
     Ok(())
 }
 
-/// Two transactions creating the same chain head at once: the loser retries.
-fn conflict_on_unique(err: sqlx::Error) -> StoreError {
-    match StoreError::from(err) {
-        StoreError::UniqueViolation { .. } => StoreError::Conflict,
+/// Two transactions moving one chain's head at once: the head's key or the record's
+/// `(chain, chain_seq)` refuses the loser, which retries.
+pub(crate) fn conflict_on_chain(err: StoreError) -> StoreError {
+    match err {
+        StoreError::UniqueViolation { key } if key.contains("audit_") => StoreError::Conflict,
         other => other,
     }
 }

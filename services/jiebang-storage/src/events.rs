@@ -2,6 +2,7 @@
 //! cursor. Readers on any process see the same rows, so an event written through one replica
 //! reaches subscribers on another.
 
+use crate::batch::Expect;
 use crate::change::Change;
 use crate::{Store, StoreError, Tx};
 use sqlx::Row;
@@ -17,19 +18,17 @@ pub struct StoredEvent {
     pub payload: Vec<u8>,
 }
 
-pub(crate) async fn insert(tx: &mut Tx, change: &Change) -> Result<(), StoreError> {
-    sqlx::query(
+pub(crate) fn queue_insert(tx: &mut Tx, change: &Change) {
+    tx.queue(
         "INSERT INTO events (recorded_at, event_type, resource, audience, payload) \
          VALUES ($1, $2, $3, $4, $5)",
+        Expect::Any,
     )
     .bind(change.at.micros())
     .bind(i64::from(change.event.event_type))
     .bind(&change.event.resource)
     .bind(&change.event.audience)
-    .bind(change.event.payload.clone())
-    .execute(tx.conn())
-    .await?;
-    Ok(())
+    .bind(change.event.payload.clone());
 }
 
 /// Events after `after_sequence`, in sequence order, at most `limit`.

@@ -8,6 +8,7 @@
 //! trail and its event exist together or not at all.
 //!
 //! - [`store`]: opening the pool (WAL and busy timeout on SQLite), migrations, transactions.
+//! - [`batch`]: writes queued in a transaction and sent in one round trip.
 //! - [`change`]: what every write carries besides its rows (actor, audit, event, idempotency).
 //! - [`audit`]: the per-resource hash chains, their verification and listing.
 //! - [`events`]: reading the outbox.
@@ -16,6 +17,7 @@
 
 pub mod applications;
 pub mod audit;
+pub mod batch;
 pub mod challenges;
 pub mod change;
 pub mod documents;
@@ -29,6 +31,7 @@ pub mod review;
 pub mod secrets;
 pub mod store;
 
+pub use batch::Expect;
 pub use change::{Change, IdempotencyRecord, NewEvent, StoredResponse};
 pub use error::StoreError;
 pub use store::{Dialect, Store, StoreOptions, Synchronous, Tx};

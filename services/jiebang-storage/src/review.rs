@@ -1,6 +1,7 @@
 //! Rows of the expert review: experts, pins and forbids, assignments, recorded conflicts and
 //! review panels.
 
+use crate::batch::Expect;
 use crate::{Store, StoreError, Tx};
 use jiebang_domain::Timestamp;
 use jiebang_domain::review::pool::{Availability, DeclaredConflict, Expert};
@@ -234,19 +235,24 @@ const ASSIGNMENT_COLUMNS: &str = "id, challenge_id, application_id, expert_id, s
      replaces, created_at, opened_at, withdrawn_at, version";
 
 fn assignment_from_row(r: &AnyRow) -> Result<AssignmentRow, StoreError> {
+    assignment_at(r, 0)
+}
+
+/// The columns read from `at` on, for reads that join several tables.
+fn assignment_at(r: &AnyRow, at: usize) -> Result<AssignmentRow, StoreError> {
     Ok(AssignmentRow {
-        id: r.try_get(0)?,
-        challenge_id: r.try_get(1)?,
-        application_id: r.try_get(2)?,
-        expert_id: r.try_get(3)?,
-        state: r.try_get(4)?,
-        origin: r.try_get(5)?,
-        affinity: r.try_get(6)?,
-        replaces: r.try_get(7)?,
-        created_at: Timestamp(r.try_get(8)?),
-        opened_at: r.try_get::<Option<i64>, _>(9)?.map(Timestamp),
-        withdrawn_at: r.try_get::<Option<i64>, _>(10)?.map(Timestamp),
-        version: r.try_get(11)?,
+        id: r.try_get(at)?,
+        challenge_id: r.try_get(at + 1)?,
+        application_id: r.try_get(at + 2)?,
+        expert_id: r.try_get(at + 3)?,
+        state: r.try_get(at + 4)?,
+        origin: r.try_get(at + 5)?,
+        affinity: r.try_get(at + 6)?,
+        replaces: r.try_get(at + 7)?,
+        created_at: Timestamp(r.try_get(at + 8)?),
+        opened_at: r.try_get::<Option<i64>, _>(at + 9)?.map(Timestamp),
+        withdrawn_at: r.try_get::<Option<i64>, _>(at + 10)?.map(Timestamp),
+        version: r.try_get(at + 11)?,
     })
 }
 
@@ -501,22 +507,27 @@ const SHEET_COLUMNS: &str = "id, assignment_id, challenge_id, application_id, ex
      supersedes, rescoring_reason, seal_sha256, created_at, updated_at, submitted_at, version";
 
 fn sheet_from_row(r: &AnyRow) -> Result<SheetRow, StoreError> {
+    sheet_at(r, 0)
+}
+
+/// The columns read from `at` on, for reads that join several tables.
+fn sheet_at(r: &AnyRow, at: usize) -> Result<SheetRow, StoreError> {
     Ok(SheetRow {
-        id: r.try_get(0)?,
-        assignment_id: r.try_get(1)?,
-        challenge_id: r.try_get(2)?,
-        application_id: r.try_get(3)?,
-        expert_id: r.try_get(4)?,
-        state: r.try_get(5)?,
-        content: json(&r.try_get::<String, _>(6)?)?,
-        revision: i32::try_from(r.try_get::<i64, _>(7)?).unwrap_or(0),
-        supersedes: r.try_get(8)?,
-        rescoring_reason: r.try_get(9)?,
-        seal_sha256: r.try_get(10)?,
-        created_at: Timestamp(r.try_get(11)?),
-        updated_at: Timestamp(r.try_get(12)?),
-        submitted_at: r.try_get::<Option<i64>, _>(13)?.map(Timestamp),
-        version: r.try_get(14)?,
+        id: r.try_get(at)?,
+        assignment_id: r.try_get(at + 1)?,
+        challenge_id: r.try_get(at + 2)?,
+        application_id: r.try_get(at + 3)?,
+        expert_id: r.try_get(at + 4)?,
+        state: r.try_get(at + 5)?,
+        content: json(&r.try_get::<String, _>(at + 6)?)?,
+        revision: i32::try_from(r.try_get::<i64, _>(at + 7)?).unwrap_or(0),
+        supersedes: r.try_get(at + 8)?,
+        rescoring_reason: r.try_get(at + 9)?,
+        seal_sha256: r.try_get(at + 10)?,
+        created_at: Timestamp(r.try_get(at + 11)?),
+        updated_at: Timestamp(r.try_get(at + 12)?),
+        submitted_at: r.try_get::<Option<i64>, _>(at + 13)?.map(Timestamp),
+        version: r.try_get(at + 14)?,
     })
 }
 
@@ -572,26 +583,32 @@ pub async fn update_sheet(
     s: &SheetRow,
     expected_version: i64,
 ) -> Result<(), StoreError> {
-    let done = sqlx::query(
+    queue_sheet_update(tx, s, expected_version)?;
+    tx.flush().await
+}
+
+/// [`update_sheet`], sent with the transaction's other queued writes.
+pub fn queue_sheet_update(
+    tx: &mut Tx,
+    s: &SheetRow,
+    expected_version: i64,
+) -> Result<(), StoreError> {
+    let (content, scores) = (to_json(&s.content)?, scores_json(&s.content)?);
+    tx.queue(
         "UPDATE score_sheets SET state = $1, content = $2, seal_sha256 = $3, updated_at = $4, submitted_at = $5, \
          version = $6, scores = $9 WHERE id = $7 AND version = $8",
+        Expect::OneRow,
     )
     .bind(&s.state)
-    .bind(to_json(&s.content)?)
+    .bind(content)
     .bind(s.seal_sha256.clone())
     .bind(s.updated_at.micros())
     .bind(s.submitted_at.map(Timestamp::micros))
     .bind(s.version)
     .bind(&s.id)
     .bind(expected_version)
-    .bind(scores_json(&s.content)?)
-    .execute(tx.conn())
-    .await?;
-    if done.rows_affected() == 1 {
-        Ok(())
-    } else {
-        Err(StoreError::Conflict)
-    }
+    .bind(scores);
+    Ok(())
 }
 
 /// The current (not superseded) sheet of an assignment.
@@ -656,22 +673,90 @@ pub async fn update_assignment(
     a: &AssignmentRow,
     expected_version: i64,
 ) -> Result<(), StoreError> {
-    let done = sqlx::query(
+    queue_assignment_update(tx, a, expected_version);
+    tx.flush().await
+}
+
+/// [`update_assignment`], sent with the transaction's other queued writes.
+pub fn queue_assignment_update(tx: &mut Tx, a: &AssignmentRow, expected_version: i64) {
+    tx.queue(
         "UPDATE assignments SET state = $1, opened_at = $2, withdrawn_at = $3, version = $4 WHERE id = $5 AND version = $6",
+        Expect::OneRow,
     )
     .bind(&a.state)
     .bind(a.opened_at.map(Timestamp::micros))
     .bind(a.withdrawn_at.map(Timestamp::micros))
     .bind(a.version)
     .bind(&a.id)
-    .bind(expected_version)
-    .execute(tx.conn())
-    .await?;
-    if done.rows_affected() == 1 {
-        Ok(())
-    } else {
-        Err(StoreError::Conflict)
+    .bind(expected_version);
+}
+
+/// What sealing a score sheet decides on, read at once: the caller's own assignment, the
+/// sheet, whether a conflict of interest is recorded between its expert and application, and
+/// the challenge's criteria.
+#[derive(Debug, Clone)]
+pub struct SheetToSeal {
+    pub assignment: AssignmentRow,
+    pub sheet: SheetRow,
+    pub conflicted: bool,
+    pub criteria: Vec<jiebang_domain::challenge::Criterion>,
+}
+
+/// [`SheetToSeal`] for the expert who is the user `user_id`; `None` unless the assignment is
+/// theirs and the sheet belongs to it.
+pub async fn sheet_to_seal(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    assignment_id: &str,
+    sheet_id: &str,
+) -> Result<Option<SheetToSeal>, StoreError> {
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "SELECT {}, {}, \
+             (SELECT COUNT(*) FROM conflict_records k \
+              WHERE k.expert_id = a.expert_id AND k.application_id = a.application_id), \
+             c.spec \
+             FROM assignments a \
+             JOIN experts e ON e.id = a.expert_id \
+             JOIN score_sheets s ON s.assignment_id = a.id \
+             JOIN challenges c ON c.id = a.challenge_id \
+             WHERE a.id = $2 AND e.user_id = $1 AND s.id = $3",
+            qualified("a", ASSIGNMENT_COLUMNS),
+            qualified("s", SHEET_COLUMNS)
+        )
+    });
+    /// The one part of the spec sealing needs. A challenge's spec changes only while it is a
+    /// DRAFT, long before any sheet exists.
+    #[derive(serde::Deserialize)]
+    struct Criteria {
+        criteria: Vec<jiebang_domain::challenge::Criterion>,
     }
+    let row = sqlx::query(sqlx::AssertSqlSafe(SQL.as_str()))
+        .bind(user_id)
+        .bind(assignment_id)
+        .bind(sheet_id)
+        .fetch_optional(conn)
+        .await?;
+    let Some(r) = row else {
+        return Ok(None);
+    };
+    let sheet_at_column = ASSIGNMENT_COLUMNS.split(',').count();
+    let after = sheet_at_column + SHEET_COLUMNS.split(',').count();
+    Ok(Some(SheetToSeal {
+        assignment: assignment_at(&r, 0)?,
+        sheet: sheet_at(&r, sheet_at_column)?,
+        conflicted: r.try_get::<i64, _>(after)? > 0,
+        criteria: json::<Criteria>(&r.try_get::<String, _>(after + 1)?)?.criteria,
+    }))
+}
+
+/// `a, b` as `t.a, t.b`.
+fn qualified(table: &str, columns: &str) -> String {
+    columns
+        .split(',')
+        .map(|c| format!("{table}.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 pub async fn has_conflict(

@@ -2,6 +2,7 @@
 
 use crate::StoreError;
 use crate::audit;
+use crate::batch::{Batch, Expect, Queue};
 use crate::change::Change;
 use crate::read_cache::ChallengeCaches;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -57,10 +58,40 @@ impl StoreOptions {
     }
 }
 
+/// Settings every new connection gets.
+fn prepare(
+    conn: &mut sqlx::AnyConnection,
+    dialect: Dialect,
+    synchronous: Synchronous,
+    busy_ms: u128,
+) -> futures::future::BoxFuture<'_, Result<(), sqlx::Error>> {
+    Box::pin(async move {
+        if dialect == Dialect::Sqlite {
+            // WAL lets readers run beside the one writer and commits far faster than the
+            // rollback journal sqlx would otherwise leave in place.
+            conn.execute("PRAGMA journal_mode = WAL").await?;
+            conn.execute(match synchronous {
+                Synchronous::Full => "PRAGMA synchronous = FULL",
+                Synchronous::Normal => "PRAGMA synchronous = NORMAL",
+            })
+            .await?;
+            conn.execute("PRAGMA foreign_keys = ON").await?;
+            conn.execute(sqlx::AssertSqlSafe(format!(
+                "PRAGMA busy_timeout = {busy_ms}"
+            )))
+            .await?;
+        }
+        Ok(())
+    })
+}
+
 /// A handle to the database; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: AnyPool,
+    /// Where write transactions run: on SQLite one connection of its own, on PostgreSQL the
+    /// pool.
+    writer: AnyPool,
     dialect: Dialect,
     /// SQLite admits one writer at a time. Writers of this process queue here, in order,
     /// instead of in SQLite's busy handler, which sleeps and polls (1, 2, 5 … 100 ms) and
@@ -92,30 +123,35 @@ impl Store {
         let pool = AnyPoolOptions::new()
             .max_connections(options.max_connections)
             .acquire_timeout(options.acquire_timeout)
-            .after_connect(move |conn, _meta| {
-                Box::pin(async move {
-                    if dialect == Dialect::Sqlite {
-                        // WAL lets readers run beside the one writer and commits far faster
-                        // than the rollback journal sqlx would otherwise leave in place.
-                        conn.execute("PRAGMA journal_mode = WAL").await?;
-                        conn.execute(match synchronous {
-                            Synchronous::Full => "PRAGMA synchronous = FULL",
-                            Synchronous::Normal => "PRAGMA synchronous = NORMAL",
-                        })
-                        .await?;
-                        conn.execute("PRAGMA foreign_keys = ON").await?;
-                        conn.execute(sqlx::AssertSqlSafe(format!(
-                            "PRAGMA busy_timeout = {busy_ms}"
-                        )))
-                        .await?;
-                    }
-                    Ok(())
-                })
-            })
-            .connect_with(connect)
+            // An embedded database has no connection to lose; pinging it before each use is
+            // one more hand-off to its thread.
+            .test_before_acquire(dialect == Dialect::Postgres)
+            .after_connect(move |conn, _meta| prepare(conn, dialect, synchronous, busy_ms))
+            .connect_with(connect.clone())
             .await?;
+        // SQLite: every write of this process goes through one connection. A connection's
+        // page cache is dropped whenever another connection has written since it last ran, so
+        // writes spread over the pool re-read every page they touch (perf: pread and
+        // pcache1TruncateUnsafe took a quarter of the server's time sealing score sheets);
+        // one writer keeps its pages. It is kept open for the life of the store.
+        let writer = match dialect {
+            Dialect::Sqlite => {
+                AnyPoolOptions::new()
+                    .max_connections(1)
+                    .min_connections(1)
+                    .idle_timeout(None)
+                    .max_lifetime(None)
+                    .acquire_timeout(options.acquire_timeout)
+                    .test_before_acquire(false)
+                    .after_connect(move |conn, _meta| prepare(conn, dialect, synchronous, busy_ms))
+                    .connect_with(connect)
+                    .await?
+            }
+            Dialect::Postgres => pool.clone(),
+        };
         let store = Self {
             pool,
+            writer,
             dialect,
             write_gate: Arc::new(tokio::sync::Mutex::new(())),
             challenge_cache: Arc::new(ChallengeCaches::new(options.challenge_cache_ttl)),
@@ -153,7 +189,7 @@ impl Store {
         let (inner, gate) = match self.dialect {
             Dialect::Sqlite => {
                 let gate = self.write_gate.clone().lock_owned().await;
-                (self.pool.begin_with("BEGIN IMMEDIATE").await?, Some(gate))
+                (self.writer.begin_with("BEGIN IMMEDIATE").await?, Some(gate))
             }
             Dialect::Postgres => (self.pool.begin().await?, None),
         };
@@ -164,6 +200,8 @@ impl Store {
             wrote_challenges: false,
             chain_heads: self.chain_heads.clone(),
             appended: Vec::new(),
+            hinted: Vec::new(),
+            batch: Batch::default(),
             _gate: gate,
         })
     }
@@ -171,6 +209,7 @@ impl Store {
     /// Closes every connection, waiting for those in use to be returned.
     pub async fn close(&self) {
         self.pool.close().await;
+        self.writer.close().await;
     }
 }
 
@@ -184,6 +223,11 @@ pub struct Tx {
     chain_heads: Arc<audit::ChainHeads>,
     /// The audit chain heads this transaction moved, hints once it commits.
     appended: Vec<(String, i64, String)>,
+    /// Chains whose head this transaction took from the process's hints: forgotten if a
+    /// write fails, since the hint may be why.
+    hinted: Vec<String>,
+    /// Writes not yet sent ([`crate::batch`]).
+    batch: Batch,
     /// SQLite: this process's turn to write, held until commit or rollback. Declared after
     /// `inner`, so it is released after the transaction ends.
     _gate: Option<tokio::sync::OwnedMutexGuard<()>>,
@@ -194,42 +238,74 @@ impl Tx {
         self.dialect
     }
 
+    /// The connection, for reads and immediate writes. Writes queued with [`Tx::queue`] must
+    /// be sent first ([`Tx::flush`]), or the read would not see them.
     pub fn conn(&mut self) -> &mut sqlx::AnyConnection {
+        debug_assert!(
+            self.batch.is_empty(),
+            "a read or write ran while writes were queued; flush them first"
+        );
         &mut self.inner
     }
 
+    /// Queues a write to be sent with the others at the next [`Tx::flush`], [`Tx::finish`] or
+    /// [`Tx::commit`] (see [`crate::batch`]); bind its `$1…$n` on the returned handle.
+    pub fn queue(&mut self, sql: &'static str, expect: Expect) -> Queue<'_> {
+        self.batch.push(sql, expect)
+    }
+
+    /// Sends the queued writes, in one round trip.
+    pub async fn flush(&mut self) -> Result<(), StoreError> {
+        let batch = std::mem::take(&mut self.batch);
+        let sent = batch
+            .run(&mut self.inner, self.dialect)
+            .await
+            .map_err(audit::conflict_on_chain);
+        if sent.is_err() {
+            self.chain_heads.forget(&self.hinted);
+        }
+        sent
+    }
+
     /// Appends the audit record, the outbox event and the idempotency record of `change`,
-    /// then commits: all of it, with the caller's row changes, or nothing.
+    /// then commits: all of it, with the caller's row changes, or nothing. The queued writes
+    /// and these go to the database together.
     #[tracing::instrument(name = "db commit", skip_all, level = "info", fields(action = change.action))]
     pub async fn finish(mut self, change: &Change) -> Result<(), StoreError> {
-        self.record(change).await?;
+        self.queue_record(change).await?;
         self.commit().await
     }
 
     /// Writes what [`Tx::finish`] writes, without committing yet.
     pub async fn record(&mut self, change: &Change) -> Result<(), StoreError> {
-        audit::append(self, change).await?;
-        crate::events::insert(self, change).await?;
+        self.queue_record(change).await?;
+        self.flush().await
+    }
+
+    async fn queue_record(&mut self, change: &Change) -> Result<(), StoreError> {
+        audit::queue_append(self, change).await?;
+        crate::events::queue_insert(self, change);
         if let Some(record) = &change.idempotency {
-            sqlx::query(
+            self.queue(
                 "INSERT INTO idempotency_keys \
                  (caller, request_id, method, request_digest, response, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6)",
+                Expect::Any,
             )
             .bind(&record.caller)
             .bind(&record.request_id)
             .bind(record.method)
             .bind(&record.request_digest)
             .bind(record.response.clone())
-            .bind(change.at.micros())
-            .execute(self.conn())
-            .await?;
+            .bind(change.at.micros());
         }
         Ok(())
     }
 
-    /// Commits without audit (for writes that are not state changes, e.g. bootstrap secrets).
-    pub async fn commit(self) -> Result<(), StoreError> {
+    /// Sends any queued writes and commits. Without [`Tx::finish`] there is no audit record:
+    /// for writes that are not state changes, e.g. bootstrap secrets.
+    pub async fn commit(mut self) -> Result<(), StoreError> {
+        self.flush().await?;
         self.inner.commit().await?;
         if self.wrote_challenges {
             self.challenge_cache.invalidate();
@@ -249,6 +325,11 @@ impl Tx {
             .rev()
             .find(|(c, _, _)| c == chain)
             .map(|(_, seq, hash)| (*seq, hash.clone()))
+    }
+
+    /// Records that this transaction's append to `chain` starts from the process's hint.
+    pub(crate) fn hinted(&mut self, chain: String) {
+        self.hinted.push(chain);
     }
 
     /// Records that this transaction moved `chain`'s head (see [`audit::ChainHeads`]).

@@ -21,3 +21,4 @@ mod project_endings;
 mod review;
 mod samples;
 mod server;
+mod write_batches;
