@@ -136,7 +136,7 @@ async fn read_head(tx: &mut Tx, chain: &str) -> Result<(i64, String), StoreError
     // after the head is known), so this read may run before they do.
     let head = sqlx::query("SELECT last_seq, last_hash FROM audit_chains WHERE chain = $1")
         .bind(chain)
-        .fetch_optional(&mut *tx.inner)
+        .fetch_optional(tx.conn_beside_queued())
         .await?;
     Ok(match head {
         Some(row) => (row.try_get::<i64, _>(0)?, row.try_get::<String, _>(1)?),

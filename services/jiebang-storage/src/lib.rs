@@ -9,6 +9,7 @@
 //!
 //! - [`store`]: opening the pool (WAL and busy timeout on SQLite), migrations, transactions.
 //! - [`batch`]: writes queued in a transaction and sent in one round trip.
+//! - [`group_commit`]: SQLite's one writer, committing the writes queued together at once.
 //! - [`change`]: what every write carries besides its rows (actor, audit, event, idempotency).
 //! - [`audit`]: the per-resource hash chains, their verification and listing.
 //! - [`events`]: reading the outbox.
@@ -23,6 +24,7 @@ pub mod change;
 pub mod documents;
 pub mod error;
 pub mod events;
+pub mod group_commit;
 pub mod identity;
 pub mod notice;
 pub mod projects;

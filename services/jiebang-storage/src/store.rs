@@ -4,6 +4,7 @@ use crate::StoreError;
 use crate::audit;
 use crate::batch::{Batch, Expect, Queue};
 use crate::change::Change;
+use crate::group_commit::{Member, Writer};
 use crate::read_cache::ChallengeCaches;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
@@ -89,14 +90,12 @@ fn prepare(
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: AnyPool,
-    /// Where write transactions run: on SQLite one connection of its own, on PostgreSQL the
-    /// pool.
-    writer: AnyPool,
     dialect: Dialect,
     /// SQLite admits one writer at a time. Writers of this process queue here, in order,
     /// instead of in SQLite's busy handler, which sleeps and polls (1, 2, 5 … 100 ms) and
-    /// turned a burst of writes into seconds of latency and a fraction of the throughput.
-    write_gate: Arc<tokio::sync::Mutex<()>>,
+    /// turned a burst of writes into seconds of latency and a fraction of the throughput;
+    /// and those queued together commit together ([`crate::group_commit`]).
+    sqlite_writer: Option<Arc<Writer>>,
     challenge_cache: Arc<ChallengeCaches>,
     chain_heads: Arc<audit::ChainHeads>,
 }
@@ -134,8 +133,9 @@ impl Store {
         // writes spread over the pool re-read every page they touch (perf: pread and
         // pcache1TruncateUnsafe took a quarter of the server's time sealing score sheets);
         // one writer keeps its pages. It is kept open for the life of the store.
-        let writer = match dialect {
-            Dialect::Sqlite => {
+        let chain_heads = Arc::<audit::ChainHeads>::default();
+        let sqlite_writer = match dialect {
+            Dialect::Sqlite => Some(Writer::new(
                 AnyPoolOptions::new()
                     .max_connections(1)
                     .min_connections(1)
@@ -145,17 +145,17 @@ impl Store {
                     .test_before_acquire(false)
                     .after_connect(move |conn, _meta| prepare(conn, dialect, synchronous, busy_ms))
                     .connect_with(connect)
-                    .await?
-            }
-            Dialect::Postgres => pool.clone(),
+                    .await?,
+                chain_heads.clone(),
+            )),
+            Dialect::Postgres => None,
         };
         let store = Self {
             pool,
-            writer,
             dialect,
-            write_gate: Arc::new(tokio::sync::Mutex::new(())),
+            sqlite_writer,
             challenge_cache: Arc::new(ChallengeCaches::new(options.challenge_cache_ttl)),
-            chain_heads: Arc::default(),
+            chain_heads,
         };
         store.migrate().await?;
         Ok(store)
@@ -186,12 +186,9 @@ impl Store {
     /// SQLITE_BUSY instead of waiting.
     #[tracing::instrument(name = "db begin", skip_all, level = "info")]
     pub async fn begin(&self) -> Result<Tx, StoreError> {
-        let (inner, gate) = match self.dialect {
-            Dialect::Sqlite => {
-                let gate = self.write_gate.clone().lock_owned().await;
-                (self.writer.begin_with("BEGIN IMMEDIATE").await?, Some(gate))
-            }
-            Dialect::Postgres => (self.pool.begin().await?, None),
+        let inner = match &self.sqlite_writer {
+            Some(writer) => TxConn::Sqlite(writer.begin().await?),
+            None => TxConn::Postgres(self.pool.begin().await?),
         };
         Ok(Tx {
             inner,
@@ -202,20 +199,21 @@ impl Store {
             appended: Vec::new(),
             hinted: Vec::new(),
             batch: Batch::default(),
-            _gate: gate,
         })
     }
 
     /// Closes every connection, waiting for those in use to be returned.
     pub async fn close(&self) {
+        if let Some(writer) = &self.sqlite_writer {
+            writer.close().await;
+        }
         self.pool.close().await;
-        self.writer.close().await;
     }
 }
 
 /// A write transaction. Dropped without [`Tx::finish`] or [`Tx::commit`], it rolls back.
 pub struct Tx {
-    pub(crate) inner: sqlx::Transaction<'static, Any>,
+    inner: TxConn,
     pub(crate) dialect: Dialect,
     challenge_cache: Arc<ChallengeCaches>,
     /// A challenge was written: the cache moves on when this commits.
@@ -228,9 +226,21 @@ pub struct Tx {
     hinted: Vec<String>,
     /// Writes not yet sent ([`crate::batch`]).
     batch: Batch,
-    /// SQLite: this process's turn to write, held until commit or rollback. Declared after
-    /// `inner`, so it is released after the transaction ends.
-    _gate: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+enum TxConn {
+    /// A member of the writer's group (see [`crate::group_commit`]).
+    Sqlite(Member),
+    Postgres(sqlx::Transaction<'static, Any>),
+}
+
+impl TxConn {
+    fn conn(&mut self) -> &mut sqlx::AnyConnection {
+        match self {
+            Self::Sqlite(member) => member.conn(),
+            Self::Postgres(tx) => tx,
+        }
+    }
 }
 
 impl Tx {
@@ -245,7 +255,12 @@ impl Tx {
             self.batch.is_empty(),
             "a read or write ran while writes were queued; flush them first"
         );
-        &mut self.inner
+        self.inner.conn()
+    }
+
+    /// The connection for a read that queued writes cannot affect (see `audit::read_head`).
+    pub(crate) fn conn_beside_queued(&mut self) -> &mut sqlx::AnyConnection {
+        self.inner.conn()
     }
 
     /// Queues a write to be sent with the others at the next [`Tx::flush`], [`Tx::finish`] or
@@ -258,7 +273,7 @@ impl Tx {
     pub async fn flush(&mut self) -> Result<(), StoreError> {
         let batch = std::mem::take(&mut self.batch);
         let sent = batch
-            .run(&mut self.inner, self.dialect)
+            .run(self.inner.conn(), self.dialect)
             .await
             .map_err(audit::conflict_on_chain);
         if sent.is_err() {
@@ -305,12 +320,36 @@ impl Tx {
     /// Sends any queued writes and commits. Without [`Tx::finish`] there is no audit record:
     /// for writes that are not state changes, e.g. bootstrap secrets.
     pub async fn commit(mut self) -> Result<(), StoreError> {
-        self.flush().await?;
-        self.inner.commit().await?;
+        // SQLite: the member's savepoint ends with its last writes, in the same round trip.
+        let release = matches!(self.inner, TxConn::Sqlite(_)) && !self.batch.is_empty();
+        if release {
+            self.queue(Member::RELEASE, Expect::Any);
+        }
+        let sent = self.flush().await;
+        // A statement that fails stops the script before the release; a write that ran but
+        // moved the wrong rows does not.
+        let ran_to_the_end = !matches!(
+            sent,
+            Err(StoreError::UniqueViolation { .. } | StoreError::Database(_))
+        );
+        if let TxConn::Sqlite(member) = &mut self.inner
+            && release
+            && ran_to_the_end
+        {
+            member.released();
+        }
+        sent?;
+        match self.inner {
+            // The group's COMMIT records the heads its members moved.
+            TxConn::Sqlite(member) => member.commit(&self.appended).await?,
+            TxConn::Postgres(tx) => {
+                tx.commit().await?;
+                self.chain_heads.committed(self.appended);
+            }
+        }
         if self.wrote_challenges {
             self.challenge_cache.invalidate();
         }
-        self.chain_heads.committed(self.appended);
         Ok(())
     }
 
@@ -318,13 +357,18 @@ impl Tx {
         &self.chain_heads
     }
 
-    /// The head this transaction last moved `chain` to, if it did.
+    /// The head this transaction last moved `chain` to, if it did; on SQLite, else the head
+    /// an earlier member of its group moved it to (the same transaction, uncommitted).
     pub(crate) fn appended_head(&self, chain: &str) -> Option<(i64, String)> {
         self.appended
             .iter()
             .rev()
             .find(|(c, _, _)| c == chain)
             .map(|(_, seq, hash)| (*seq, hash.clone()))
+            .or_else(|| match &self.inner {
+                TxConn::Sqlite(member) => member.group_head(chain),
+                TxConn::Postgres(_) => None,
+            })
     }
 
     /// Records that this transaction's append to `chain` starts from the process's hint.

@@ -115,7 +115,108 @@ async fn a_unique_key_refusing_one_queued_write_undoes_the_others(app: &TestApp)
     store.close().await;
 }
 
+/// Many writers at once (on SQLite they commit in groups): each one's rows are kept exactly
+/// when its commit succeeded — not when it gave up, was refused by a unique key, or failed a
+/// check — whatever the others did; and nobody waits forever, even when some callers are
+/// cancelled mid-way.
+async fn concurrent_writers_keep_exactly_what_they_committed(app: &TestApp) {
+    let store = store_with_probe_table(app).await;
+    let mut writers = tokio::task::JoinSet::new();
+    for i in 0..80_i64 {
+        let store = store.clone();
+        writers.spawn(async move {
+            let id = format!("w{i:02}");
+            let write = async {
+                let mut tx = store.begin().await?;
+                sqlx::query("INSERT INTO batch_probe (id, n) VALUES ($1, $2)")
+                    .bind(&id)
+                    .bind(i)
+                    .execute(tx.conn())
+                    .await?;
+                match i % 10 {
+                    // Gives up: dropped without committing.
+                    0 => return Ok(false),
+                    // Its last write is refused by the primary key.
+                    1 => {
+                        tx.queue(
+                            "INSERT INTO batch_probe (id, n) VALUES ($1, $2)",
+                            Expect::Any,
+                        )
+                        .bind(&id)
+                        .bind(i);
+                    }
+                    // Its last write finds the row moved on.
+                    2 if i % 20 == 2 => {
+                        tx.queue(
+                            "UPDATE batch_probe SET note = $1 WHERE id = $2 AND n = $3",
+                            Expect::OneRow,
+                        )
+                        .bind("kept")
+                        .bind(&id)
+                        .bind(-1_i64);
+                    }
+                    _ => {
+                        tx.queue(
+                            "UPDATE batch_probe SET note = $1 WHERE id = $2 AND n = $3",
+                            Expect::OneRow,
+                        )
+                        .bind("kept")
+                        .bind(&id)
+                        .bind(i);
+                    }
+                }
+                tx.commit().await.map(|()| true)
+            };
+            // Every seventh caller is cancelled wherever it happens to be after 1 ms.
+            let outcome = if i % 7 == 3 {
+                tokio::time::timeout(std::time::Duration::from_millis(1), write)
+                    .await
+                    .ok()
+            } else {
+                Some(write.await)
+            };
+            (id, outcome)
+        });
+    }
+    let mut expected = Vec::new();
+    let mut cancelled = Vec::new();
+    let joined = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        while let Some(joined) = writers.join_next().await {
+            let (id, outcome) = joined.unwrap();
+            match outcome {
+                Some(Ok(true)) => expected.push(id),
+                Some(Ok(false)) => {}
+                Some(Err(StoreError::UniqueViolation { .. } | StoreError::Conflict)) => {}
+                Some(Err(other)) => panic!("{id}: {other:?}"),
+                None => cancelled.push(id),
+            }
+        }
+    })
+    .await;
+    assert!(joined.is_ok(), "writers were left waiting");
+    let kept: Vec<String> = probe_rows(&store)
+        .await
+        .into_iter()
+        .filter(|(id, _, _)| !cancelled.contains(id))
+        .map(|(id, _, note)| {
+            assert_eq!(note.as_deref(), Some("kept"), "{id} was kept half-written");
+            id
+        })
+        .collect();
+    expected.sort();
+    assert_eq!(kept, expected);
+    // Only writers of the last kind commit (on SQLite, a lost race rolls back the group it
+    // was in, and its other members report a conflict to retry).
+    assert!(!expected.is_empty());
+    assert!(expected.iter().all(|id| {
+        let i = id[1..].parse::<i64>().unwrap();
+        i % 10 >= 2 && i % 20 != 2
+    }));
+    store.close().await;
+}
+
 on_both_backends!(
+    concurrent_writers_keep_exactly_what_they_committed,
     queued_writes_land_with_their_own_arguments,
     a_queued_update_that_finds_its_row_changed_undoes_the_transaction,
     a_unique_key_refusing_one_queued_write_undoes_the_others,
