@@ -152,13 +152,15 @@ impl Writer {
         })
     }
 
-    /// Ends the store's use of the writer connection (the pool can then close).
+    /// Commits what is open and closes the writer connection (SQLite then checkpoints the WAL
+    /// if it was the last connection).
     pub(crate) async fn close(&self) {
         let mut state = self.take().await;
         if state.group.is_some() {
             let _ = self.commit_group(&mut state).await;
         }
         state.conn = None;
+        self.pool.close().await;
     }
 
     /// COMMITs the open group and tells its members.
