@@ -626,15 +626,6 @@ pub async fn current_sheet(
     row.as_ref().map(sheet_from_row).transpose()
 }
 
-pub async fn get_sheet(conn: &mut AnyConnection, id: &str) -> Result<Option<SheetRow>, StoreError> {
-    let sql = format!("SELECT {SHEET_COLUMNS} FROM score_sheets WHERE id = $1");
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(id)
-        .fetch_optional(conn)
-        .await?;
-    row.as_ref().map(sheet_from_row).transpose()
-}
-
 /// Every sheet of one application in a state (e.g. the sealed ones that count).
 pub async fn sheets_of_application(
     conn: &mut AnyConnection,
@@ -757,21 +748,6 @@ fn qualified(table: &str, columns: &str) -> String {
         .map(|c| format!("{table}.{}", c.trim()))
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-pub async fn has_conflict(
-    conn: &mut AnyConnection,
-    expert_id: &str,
-    application_id: &str,
-) -> Result<bool, StoreError> {
-    let row = sqlx::query(
-        "SELECT COUNT(*) FROM conflict_records WHERE expert_id = $1 AND application_id = $2",
-    )
-    .bind(expert_id)
-    .bind(application_id)
-    .fetch_one(conn)
-    .await?;
-    Ok(row.try_get::<i64, _>(0)? > 0)
 }
 
 /// The chair's dispersion resolutions of a challenge: application → (reason, resolver, at).

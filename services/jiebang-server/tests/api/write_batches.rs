@@ -4,7 +4,7 @@
 
 use crate::on_both_backends;
 use crate::support::TestApp;
-use jiebang_storage::{Expect, Store, StoreError, StoreOptions};
+use jiebang_storage::{Expect, Store, StoreError, StoreOptions, Tx};
 use sqlx::Row;
 
 async fn store_with_probe_table(app: &TestApp) -> Store {
@@ -29,6 +29,27 @@ async fn probe_rows(store: &Store) -> Vec<(String, i64, Option<String>)> {
         .iter()
         .map(|r| (r.get(0), r.get(1), r.get(2)))
         .collect()
+}
+
+/// Queues the insert of probe row `id` at version `n`.
+fn queue_insert(tx: &mut Tx, id: &str, n: i64) {
+    tx.queue(
+        "INSERT INTO batch_probe (id, n) VALUES ($1, $2)",
+        Expect::Any,
+    )
+    .bind(id)
+    .bind(n);
+}
+
+/// Queues noting probe row `id` as kept, guarded by its version being `n`.
+fn queue_keep_if_at(tx: &mut Tx, id: &str, n: i64) {
+    tx.queue(
+        "UPDATE batch_probe SET note = $1 WHERE id = $2 AND n = $3",
+        Expect::OneRow,
+    )
+    .bind("kept")
+    .bind(id)
+    .bind(n);
 }
 
 async fn queued_writes_land_with_their_own_arguments(app: &TestApp) {
@@ -71,20 +92,9 @@ async fn queued_writes_land_with_their_own_arguments(app: &TestApp) {
 async fn a_queued_update_that_finds_its_row_changed_undoes_the_transaction(app: &TestApp) {
     let store = store_with_probe_table(app).await;
     let mut tx = store.begin().await.unwrap();
-    tx.queue(
-        "INSERT INTO batch_probe (id, n) VALUES ($1, $2)",
-        Expect::Any,
-    )
-    .bind("kept-out")
-    .bind(1_i64);
-    // Another writer already moved the row on: version 1 is gone.
-    tx.queue(
-        "UPDATE batch_probe SET n = $1 WHERE id = $2 AND n = $3",
-        Expect::OneRow,
-    )
-    .bind(2_i64)
-    .bind("kept-out")
-    .bind(99_i64);
+    queue_insert(&mut tx, "kept-out", 1);
+    // Another writer already moved the row on: version 99 is not the one it has.
+    queue_keep_if_at(&mut tx, "kept-out", 99);
     let refused = tx.commit().await;
     assert!(matches!(refused, Err(StoreError::Conflict)), "{refused:?}");
     assert_eq!(probe_rows(&store).await, vec![]);
@@ -94,18 +104,8 @@ async fn a_queued_update_that_finds_its_row_changed_undoes_the_transaction(app: 
 async fn a_unique_key_refusing_one_queued_write_undoes_the_others(app: &TestApp) {
     let store = store_with_probe_table(app).await;
     let mut tx = store.begin().await.unwrap();
-    tx.queue(
-        "INSERT INTO batch_probe (id, n) VALUES ($1, $2)",
-        Expect::Any,
-    )
-    .bind("first")
-    .bind(1_i64);
-    tx.queue(
-        "INSERT INTO batch_probe (id, n) VALUES ($1, $2)",
-        Expect::Any,
-    )
-    .bind("first")
-    .bind(2_i64);
+    queue_insert(&mut tx, "first", 1);
+    queue_insert(&mut tx, "first", 2);
     let refused = tx.commit().await;
     assert!(
         matches!(&refused, Err(StoreError::UniqueViolation { .. })),
@@ -137,33 +137,10 @@ async fn concurrent_writers_keep_exactly_what_they_committed(app: &TestApp) {
                     // Gives up: dropped without committing.
                     0 => return Ok(false),
                     // Its last write is refused by the primary key.
-                    1 => {
-                        tx.queue(
-                            "INSERT INTO batch_probe (id, n) VALUES ($1, $2)",
-                            Expect::Any,
-                        )
-                        .bind(&id)
-                        .bind(i);
-                    }
+                    1 => queue_insert(&mut tx, &id, i),
                     // Its last write finds the row moved on.
-                    2 if i % 20 == 2 => {
-                        tx.queue(
-                            "UPDATE batch_probe SET note = $1 WHERE id = $2 AND n = $3",
-                            Expect::OneRow,
-                        )
-                        .bind("kept")
-                        .bind(&id)
-                        .bind(-1_i64);
-                    }
-                    _ => {
-                        tx.queue(
-                            "UPDATE batch_probe SET note = $1 WHERE id = $2 AND n = $3",
-                            Expect::OneRow,
-                        )
-                        .bind("kept")
-                        .bind(&id)
-                        .bind(i);
-                    }
+                    2 if i % 20 == 2 => queue_keep_if_at(&mut tx, &id, -1),
+                    _ => queue_keep_if_at(&mut tx, &id, i),
                 }
                 tx.commit().await.map(|()| true)
             };
