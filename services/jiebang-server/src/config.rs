@@ -109,9 +109,10 @@ pub struct Config {
     pub event_poll_interval: Duration,
     /// `JIEBANG_CHALLENGE_CACHE_TTL`: how long GetChallenge and ListChallenges (pages that do
     /// not filter on the deadline) may serve challenges from this process's memory. The
-    /// process's own writes are seen at once; another replica's once the entry expires (within
-    /// twice this at worst), so this bounds how stale a read can be. `0s` turns it off.
-    /// Unset: `1s` on SQLite (one process owns the file), off on PostgreSQL (replicas).
+    /// process's own writes are seen at once; on PostgreSQL another replica's as soon as its
+    /// commit's notice arrives (each replica listens for them), and this (twice it at worst)
+    /// only bounds how stale a read can be should the notices stop unnoticed. `0s` turns it
+    /// off. Unset: `1s`.
     #[serde(with = "humantime_serde")]
     pub challenge_cache_ttl: Option<Duration>,
     /// `JIEBANG_LOG_FORMAT`: `human` or `json`.
@@ -229,13 +230,7 @@ impl Config {
 
     /// The challenge cache's lifetime in effect (see `challenge_cache_ttl`).
     pub fn challenge_cache_ttl(&self) -> Duration {
-        self.challenge_cache_ttl.unwrap_or_else(|| {
-            if self.database_url().starts_with("sqlite:") {
-                Duration::from_secs(1)
-            } else {
-                Duration::ZERO
-            }
-        })
+        self.challenge_cache_ttl.unwrap_or(Duration::from_secs(1))
     }
 
     /// The database URL in effect.
@@ -280,8 +275,8 @@ variable names without the JIEBANG_ prefix, in lower case):
   JIEBANG_DEADLINE_CHECK_INTERVAL  how often passed deadlines are closed [1s]
   JIEBANG_EVENT_POLL_INTERVAL      how often event streams poll the database [200ms]
   JIEBANG_CHALLENGE_CACHE_TTL      how long challenge reads may be served from memory;
-                                   bounds staleness across replicas; 0s is off
-                                   [1s on SQLite, off on PostgreSQL]
+                                   replicas on PostgreSQL also hear of each other's
+                                   writes at once; 0s is off [1s]
   JIEBANG_LOG_FORMAT               human | json [human]
   JIEBANG_LOG                      tracing filter, e.g. info or jiebang=debug [info]
   JIEBANG_METRICS_ADDR             serve Prometheus metrics here, e.g. 0.0.0.0:9464 [off]

@@ -48,7 +48,7 @@ fn spec_json(challenge: &Challenge) -> Result<String, StoreError> {
 }
 
 pub async fn insert(tx: &mut Tx, c: &Challenge) -> Result<(), StoreError> {
-    tx.wrote_challenges();
+    tx.wrote_challenges().await?;
     sqlx::query(
         "INSERT INTO challenges (id, publisher_id, state, title, industry_field, round, spec, \
          open_at, close_at, rejection_reason, cancellation_reason, cancellation_note, \
@@ -78,7 +78,7 @@ pub async fn insert(tx: &mut Tx, c: &Challenge) -> Result<(), StoreError> {
 /// Saves the next version of a challenge if the stored one is still `expected_version`;
 /// otherwise [`StoreError::Conflict`] (someone else changed it in between).
 pub async fn update(tx: &mut Tx, c: &Challenge, expected_version: i64) -> Result<(), StoreError> {
-    tx.wrote_challenges();
+    tx.wrote_challenges().await?;
     let done = sqlx::query(
         "UPDATE challenges SET state = $1, title = $2, industry_field = $3, round = $4, \
          spec = $5, open_at = $6, close_at = $7, rejection_reason = $8, \

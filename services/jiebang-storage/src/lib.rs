@@ -19,6 +19,7 @@
 pub mod applications;
 pub mod audit;
 pub mod batch;
+mod cache_sync;
 pub mod challenges;
 pub mod change;
 pub mod documents;

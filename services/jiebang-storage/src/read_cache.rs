@@ -10,12 +10,15 @@
 //! generation is taken before the database read, so a read that raced a commit is not kept.
 //! Writes by other processes (replicas sharing one PostgreSQL) are seen once the entry expires
 //! and is re-read: within `ttl`, or twice `ttl` at worst (an expired entry is still served
-//! while one caller re-reads it); a zero `ttl` keeps `get` from serving at all. Decisions never read from here: every write re-reads the challenge inside
-//! its transaction.
+//! while one caller re-reads it); a zero `ttl` keeps `get` from serving at all. On PostgreSQL
+//! they are seen much sooner: every replica listens for the notice a challenge write sends when
+//! it commits, and moves its cache on ([`crate::challenge_notices`]); while it is not listening
+//! `get` serves nothing. Decisions never read from here: every write re-reads the challenge
+//! inside its transaction.
 
 use jiebang_domain::challenge::Challenge;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
@@ -28,6 +31,9 @@ const MAX_ENTRIES: usize = 2_000;
 pub struct ReadCache<T> {
     ttl: Duration,
     generation: AtomicU64,
+    /// Whether this process hears of other processes' writes (see [`ChallengeCaches::new`]);
+    /// `get` serves nothing while it does not.
+    in_sync: AtomicBool,
     entries: RwLock<HashMap<String, Entry<T>>>,
 }
 
@@ -47,6 +53,7 @@ impl<T> ReadCache<T> {
         Self {
             ttl,
             generation: AtomicU64::new(0),
+            in_sync: AtomicBool::new(true),
             entries: RwLock::new(HashMap::new()),
         }
     }
@@ -67,7 +74,7 @@ impl<T> ReadCache<T> {
     /// others are still served the entry, for up to another `ttl` (so a failed re-read is
     /// retried): a busy page expiring does not send every caller to the database at once.
     pub fn get(&self, id: &str) -> Option<Arc<T>> {
-        if !self.enabled() {
+        if !self.enabled() || !self.in_sync.load(Ordering::Acquire) {
             return None;
         }
         let current = self.generation();
@@ -141,16 +148,29 @@ pub struct ChallengeCaches {
 }
 
 impl ChallengeCaches {
-    pub fn new(ttl: Duration) -> Self {
-        Self {
+    /// `in_sync`: whether other processes' writes are heard of from the start. A store that
+    /// learns of them by listening starts out of sync, and serves from memory once it listens.
+    pub fn new(ttl: Duration, in_sync: bool) -> Self {
+        let caches = Self {
             by_id: ReadCache::new(ttl),
             pages: ReadCache::new(ttl),
-        }
+        };
+        caches.set_in_sync(in_sync);
+        caches
     }
 
     pub fn invalidate(&self) {
         self.by_id.invalidate();
         self.pages.invalidate();
+    }
+
+    /// Out of sync, `get` serves nothing; back in sync, nothing read before serves either
+    /// (writes may have been missed in between).
+    pub fn set_in_sync(&self, in_sync: bool) {
+        for flag in [&self.by_id.in_sync, &self.pages.in_sync] {
+            flag.store(in_sync, Ordering::Release);
+        }
+        self.invalidate();
     }
 }
 
@@ -201,6 +221,28 @@ mod tests {
             cache.get("c1").is_none(),
             "never past a write of this process"
         );
+    }
+
+    #[test]
+    fn out_of_sync_nothing_is_served_and_back_in_sync_nothing_read_before() {
+        let caches = ChallengeCaches::new(Duration::from_secs(60), true);
+        let cached = |caches: &ChallengeCaches| caches.pages.get("page").is_some();
+        caches
+            .pages
+            .put(caches.pages.generation(), "page", 0, Arc::new(Vec::new()));
+        assert!(cached(&caches));
+        caches.set_in_sync(false);
+        assert!(!cached(&caches));
+        caches
+            .pages
+            .put(caches.pages.generation(), "page", 0, Arc::new(Vec::new()));
+        assert!(!cached(&caches), "kept, but not served while out of sync");
+        caches.set_in_sync(true);
+        assert!(!cached(&caches), "read while out of sync");
+        caches
+            .pages
+            .put(caches.pages.generation(), "page", 0, Arc::new(Vec::new()));
+        assert!(cached(&caches));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 use crate::StoreError;
 use crate::audit;
 use crate::batch::{Batch, Expect, Queue};
+use crate::cache_sync;
 use crate::change::Change;
 use crate::group_commit::{Member, Writer};
 use crate::read_cache::ChallengeCaches;
@@ -97,6 +98,8 @@ pub struct Store {
     /// and those queued together commit together ([`crate::group_commit`]).
     sqlite_writer: Option<Arc<Writer>>,
     challenge_cache: Arc<ChallengeCaches>,
+    /// PostgreSQL with a cache: the task hearing of other replicas' challenge writes.
+    cache_sync: Option<Arc<cache_sync::Listening>>,
     chain_heads: Arc<audit::ChainHeads>,
 }
 
@@ -150,11 +153,25 @@ impl Store {
             )),
             Dialect::Postgres => None,
         };
+        // SQLite is one process's database: its own writes are all there are to hear of.
+        // PostgreSQL's replicas hear of each other's once listening (crate::cache_sync).
+        let challenge_cache = Arc::new(ChallengeCaches::new(
+            options.challenge_cache_ttl,
+            dialect == Dialect::Sqlite,
+        ));
+        let cache_sync = (dialect == Dialect::Postgres && !options.challenge_cache_ttl.is_zero())
+            .then(|| {
+                Arc::new(cache_sync::spawn(
+                    options.url.clone(),
+                    challenge_cache.clone(),
+                ))
+            });
         let store = Self {
             pool,
             dialect,
             sqlite_writer,
-            challenge_cache: Arc::new(ChallengeCaches::new(options.challenge_cache_ttl)),
+            challenge_cache,
+            cache_sync,
             chain_heads,
         };
         store.migrate().await?;
@@ -204,6 +221,9 @@ impl Store {
 
     /// Closes every connection, waiting for those in use to be returned.
     pub async fn close(&self) {
+        if let Some(listening) = &self.cache_sync {
+            listening.stop();
+        }
         if let Some(writer) = &self.sqlite_writer {
             writer.close().await;
         }
@@ -381,9 +401,14 @@ impl Tx {
         self.appended.push((chain, seq, hash));
     }
 
-    /// Marks that this transaction writes a challenge (see [`crate::read_cache`]).
-    pub(crate) fn wrote_challenges(&mut self) {
+    /// Marks that this transaction writes a challenge (see [`crate::read_cache`]); on
+    /// PostgreSQL, other replicas hear of it when it commits ([`crate::cache_sync`]).
+    pub(crate) async fn wrote_challenges(&mut self) -> Result<(), StoreError> {
+        if !self.wrote_challenges && self.dialect == Dialect::Postgres {
+            self.conn().execute(cache_sync::NOTIFY).await?;
+        }
         self.wrote_challenges = true;
+        Ok(())
     }
 }
 

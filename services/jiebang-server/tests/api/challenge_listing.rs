@@ -2,7 +2,7 @@
 
 use crate::on_both_backends;
 use crate::samples::porcelain_challenge;
-use crate::support::TestApp;
+use crate::support::{TestApp, test_config};
 use jiebang_proto::v1 as pb;
 use std::collections::HashSet;
 use std::time::Duration;
@@ -256,7 +256,136 @@ async fn a_listing_shows_the_basic_view_unless_full_is_asked_for(app: &TestApp) 
     assert_eq!(crate::support::violated_fields(&unknown), vec!["view"]);
 }
 
+async fn a_write_through_one_replica_reaches_the_others_cached_reads(app: &TestApp) {
+    // Both servers keep challenges in memory. On PostgreSQL for ten minutes: only the notice
+    // the write sends at its commit can make the other replica read it again in time. On
+    // SQLite (one process owns the file; a second is not a deployment) the entries' expiry
+    // does, so it is short there.
+    let on_postgres = app.db.url.starts_with("postgres");
+    let mut config = test_config(&app.db);
+    if !on_postgres {
+        config.challenge_cache_ttl = Some(Duration::from_millis(300));
+    }
+    let replica = TestApp::spawn_with(app.db.clone(), app.clock.clone(), config).await;
+    let cast = app.cast().await;
+    let draft = app.draft(&cast, "两个副本共享的榜单").await;
+    let mut elsewhere = replica.challenges(Some(&cast.publisher)).await;
+    let before = titles_read(&mut elsewhere, &draft.name).await;
+    assert_eq!(before, (draft.title.clone(), draft.title.clone()));
+    // The same reads again: now served from the replica's memory.
+    titles_read(&mut elsewhere, &draft.name).await;
+
+    rename(
+        app,
+        &cast.publisher,
+        &draft.name,
+        &draft.etag,
+        "两个副本共享的榜单（已改）",
+    )
+    .await;
+    let renamed = |title: &str| {
+        let title = title.to_owned();
+        (title.clone(), title)
+    };
+    eventually_reads(
+        &mut elsewhere,
+        &draft.name,
+        renamed("两个副本共享的榜单（已改）"),
+    )
+    .await;
+
+    if on_postgres {
+        // The replicas' listening connections drop, and a write comes while they are down:
+        // its notice is lost, and the replica must not go on serving what it kept.
+        let mut conn = app.db.connect().await;
+        sqlx::query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND query LIKE 'LISTEN%'",
+        )
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        let etag = app
+            .challenges(Some(&cast.publisher))
+            .await
+            .get_challenge(pb::GetChallengeRequest {
+                name: draft.name.clone(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .challenge
+            .unwrap()
+            .etag;
+        rename(app, &cast.publisher, &draft.name, &etag, "断线时改的标题").await;
+        eventually_reads(&mut elsewhere, &draft.name, renamed("断线时改的标题")).await;
+    }
+    replica.take_server().shutdown().await;
+}
+
+/// Polls both reads until they show `expected`, for up to 3 s.
+async fn eventually_reads(
+    client: &mut pb::challenge_service_client::ChallengeServiceClient<crate::support::Authed>,
+    name: &str,
+    expected: (String, String),
+) {
+    let started = std::time::Instant::now();
+    loop {
+        let seen = titles_read(client, name).await;
+        if seen == expected {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "the other replica still reads {seen:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+async fn rename(app: &TestApp, publisher: &str, name: &str, etag: &str, title: &str) {
+    app.challenges(Some(publisher))
+        .await
+        .update_challenge(pb::UpdateChallengeRequest {
+            challenge: Some(pb::Challenge {
+                name: name.into(),
+                etag: etag.into(),
+                title: title.into(),
+                ..Default::default()
+            }),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["title".into()],
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap();
+}
+
+/// The challenge's title as GetChallenge and as ListChallenges show it.
+async fn titles_read(
+    client: &mut pb::challenge_service_client::ChallengeServiceClient<crate::support::Authed>,
+    name: &str,
+) -> (String, String) {
+    let got = client
+        .get_challenge(pb::GetChallengeRequest { name: name.into() })
+        .await
+        .unwrap()
+        .into_inner()
+        .challenge
+        .expect("challenge")
+        .title;
+    let listed = listed(client, pb::ChallengeView::Basic)
+        .await
+        .into_iter()
+        .find(|c| c.name == name)
+        .expect("listed")
+        .title;
+    (got, listed)
+}
+
 on_both_backends!(
+    a_write_through_one_replica_reaches_the_others_cached_reads,
     pages_cover_every_challenge_once_newest_first,
     filters_narrow_by_state_field_publisher_and_title,
     a_page_token_cannot_be_reused_with_other_filters,
