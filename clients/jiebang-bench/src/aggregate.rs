@@ -115,12 +115,14 @@ async fn measure(args: &Args, url: &str, n: usize) -> Result<Aggregation> {
     let mut runs = Vec::new();
     let mut last = None;
     for _ in 0..3 {
-        let mut conn = store.pool().acquire().await?;
         let started = Instant::now();
-        let challenge = jiebang_storage::challenges::get_in(&mut conn, CHALLENGE_ID)
-            .await?
-            .context("the seeded challenge is missing")?;
-        let ranking = Ranking::read(&mut conn, &challenge)
+        let challenge = {
+            let mut conn = store.pool().acquire().await?;
+            jiebang_storage::challenges::get_in(&mut conn, CHALLENGE_ID)
+                .await?
+                .context("the seeded challenge is missing")?
+        };
+        let ranking = Ranking::read_pooled(store.pool(), &challenge)
             .await
             .map_err(|e| anyhow::anyhow!("ranking failed: {e:?}"))?;
         let page = ranking.entries(0..PAGE, false);

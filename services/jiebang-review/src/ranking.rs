@@ -38,8 +38,91 @@ pub struct Ranking {
     /// Best first; `order[p]` is the index in `reviewed` of `outcomes[p]`.
     outcomes: Vec<Outcome>,
     order: Vec<usize>,
-    /// Application id → (reason, resolver, when).
-    resolutions: BTreeMap<String, (String, String, Timestamp)>,
+    resolutions: Resolutions,
+}
+
+/// Resolved dispersions: application id → (reason, resolver, when).
+type Resolutions = BTreeMap<String, (String, String, Timestamp)>;
+
+/// The applications a ranking covers, and where each is in its vectors.
+struct Reviewed {
+    challenge_id: String,
+    /// Under review or past it, in id order.
+    applications: Vec<RankingApplication>,
+    /// Application id → its index in `applications`.
+    index: HashMap<String, usize>,
+}
+
+impl Reviewed {
+    async fn read(conn: &mut sqlx::AnyConnection, challenge_id: &str) -> Result<Self, ApiError> {
+        let applications: Vec<RankingApplication> = rows::ranking_applications(conn, challenge_id)
+            .await?
+            .into_iter()
+            .filter(|a| {
+                matches!(
+                    a.state,
+                    ApplicationState::UnderReview
+                        | ApplicationState::Shortlisted
+                        | ApplicationState::NotSelected
+                        | ApplicationState::ProposedWinner
+                        | ApplicationState::Appointed
+                )
+            })
+            .collect();
+        let index = applications
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.id.clone(), i))
+            .collect();
+        Ok(Self {
+            challenge_id: challenge_id.to_owned(),
+            applications,
+            index,
+        })
+    }
+
+    /// The sealed sheets of each application, scores aligned with the criteria.
+    async fn sheets(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        challenge: &Challenge,
+    ) -> Result<Vec<Vec<Vec<Decimal>>>, ApiError> {
+        let mut sheets: Vec<Vec<Vec<Decimal>>> = vec![Vec::new(); self.applications.len()];
+        rows::sheet_scores_of_challenge(
+            conn,
+            &self.challenge_id,
+            "SUBMITTED",
+            &challenge.spec.criteria,
+            |application_id, aligned| {
+                if let Some(&i) = self.index.get(application_id) {
+                    sheets[i].push(aligned);
+                }
+            },
+        )
+        .await?;
+        Ok(sheets)
+    }
+
+    /// The live assignments of each application, and the resolved dispersions.
+    async fn counts_and_resolutions(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+    ) -> Result<(Vec<usize>, Resolutions), ApiError> {
+        let mut expected = vec![0; self.applications.len()];
+        for (application_id, n) in
+            rows::live_assignment_counts(&mut *conn, &self.challenge_id).await?
+        {
+            if let Some(&i) = self.index.get(application_id.as_str()) {
+                expected[i] = usize::try_from(n).unwrap_or(0);
+            }
+        }
+        let resolutions = rows::resolutions(conn, &self.challenge_id)
+            .await?
+            .into_iter()
+            .map(|(a, reason, who, at)| (a, (reason, who, at)))
+            .collect();
+        Ok((expected, resolutions))
+    }
 }
 
 impl Ranking {
@@ -51,51 +134,52 @@ impl Ranking {
         conn: &mut sqlx::AnyConnection,
         challenge: &Challenge,
     ) -> Result<Self, ApiError> {
-        let reviewed: Vec<RankingApplication> =
-            rows::ranking_applications(&mut *conn, &challenge.id)
-                .await?
-                .into_iter()
-                .filter(|a| {
-                    matches!(
-                        a.state,
-                        ApplicationState::UnderReview
-                            | ApplicationState::Shortlisted
-                            | ApplicationState::NotSelected
-                            | ApplicationState::ProposedWinner
-                            | ApplicationState::Appointed
-                    )
-                })
-                .collect();
-        let index: HashMap<&str, usize> = reviewed
-            .iter()
-            .enumerate()
-            .map(|(i, a)| (a.id.as_str(), i))
-            .collect();
-        let criteria = &challenge.spec.criteria;
-        let mut sheets: Vec<Vec<Vec<Decimal>>> = vec![Vec::new(); reviewed.len()];
-        rows::sheet_scores_of_challenge(
-            &mut *conn,
-            &challenge.id,
-            "SUBMITTED",
-            criteria,
-            |application_id, aligned| {
-                if let Some(&i) = index.get(application_id) {
-                    sheets[i].push(aligned);
-                }
+        let reviewed = Reviewed::read(&mut *conn, &challenge.id).await?;
+        let sheets = reviewed.sheets(&mut *conn, challenge).await?;
+        let (expected, resolutions) = reviewed.counts_and_resolutions(&mut *conn).await?;
+        Self::rank(challenge, reviewed, sheets, expected, resolutions)
+    }
+
+    /// [`Self::read`] outside a transaction: the sheets stream on one pooled connection while
+    /// the assignment counts and resolutions are read on another, so the database counts
+    /// assignments while this process parses sheets (at 100,000 applications the sheets take
+    /// most of the time, and most of it here). Each read holds one connection and waits for
+    /// no other, so callers cannot starve the pool between them. Every read is its own
+    /// statement either way: [`Self::read`] outside a transaction sees no more of one moment.
+    pub async fn read_pooled(
+        pool: &sqlx::AnyPool,
+        challenge: &Challenge,
+    ) -> Result<Self, ApiError> {
+        let reviewed = {
+            let mut conn = pool.acquire().await.map_err(StoreError::from)?;
+            Reviewed::read(&mut conn, &challenge.id).await?
+        };
+        let (sheets, (expected, resolutions)) = tokio::try_join!(
+            async {
+                let mut conn = pool.acquire().await.map_err(StoreError::from)?;
+                reviewed.sheets(&mut conn, challenge).await
             },
-        )
-        .await?;
-        let mut expected = vec![0; reviewed.len()];
-        for (application_id, n) in rows::live_assignment_counts(&mut *conn, &challenge.id).await? {
-            if let Some(&i) = index.get(application_id.as_str()) {
-                expected[i] = usize::try_from(n).unwrap_or(0);
-            }
-        }
-        let resolutions = rows::resolutions(&mut *conn, &challenge.id)
-            .await?
-            .into_iter()
-            .map(|(a, reason, who, at)| (a, (reason, who, at)))
-            .collect();
+            async {
+                let mut conn = pool.acquire().await.map_err(StoreError::from)?;
+                reviewed.counts_and_resolutions(&mut conn).await
+            },
+        )?;
+        Self::rank(challenge, reviewed, sheets, expected, resolutions)
+    }
+
+    fn rank(
+        challenge: &Challenge,
+        reviewed: Reviewed,
+        sheets: Vec<Vec<Vec<Decimal>>>,
+        expected: Vec<usize>,
+        resolutions: Resolutions,
+    ) -> Result<Self, ApiError> {
+        let Reviewed {
+            applications: reviewed,
+            index,
+            challenge_id: _,
+        } = reviewed;
+        let criteria = &challenge.spec.criteria;
         let scored: Vec<Scored> = reviewed
             .iter()
             .zip(sheets)

@@ -464,18 +464,11 @@ impl ReviewApi {
         Ok(true)
     }
 
-    /// The ranking, read on a connection of the pool. Inside a transaction read
-    /// [`Ranking::read`] on the transaction's connection, so a request never holds one
-    /// connection while waiting for a second.
+    /// The ranking, read on connections of the pool ([`Ranking::read_pooled`]). Inside a
+    /// transaction read [`Ranking::read`] on the transaction's connection, so a request never
+    /// holds one connection while waiting for another.
     pub(crate) async fn ranking(&self, challenge: &Challenge) -> Result<Ranking, ApiError> {
-        let mut conn = self
-            .platform()
-            .store
-            .pool()
-            .acquire()
-            .await
-            .map_err(StoreError::from)?;
-        Ranking::read(&mut conn, challenge).await
+        Ranking::read_pooled(self.platform().store.pool(), challenge).await
     }
 
     pub(crate) async fn list_ranking(
