@@ -137,7 +137,7 @@ impl Ranking {
         let reviewed = Reviewed::read(&mut *conn, &challenge.id).await?;
         let sheets = reviewed.sheets(&mut *conn, challenge).await?;
         let (expected, resolutions) = reviewed.counts_and_resolutions(&mut *conn).await?;
-        Self::rank_off_the_runtime(challenge, reviewed, sheets, expected, resolutions).await
+        Self::rank(challenge, reviewed, sheets, expected, resolutions)
     }
 
     /// [`Self::read`] outside a transaction: the sheets stream on one pooled connection while
@@ -164,24 +164,7 @@ impl Ranking {
                 reviewed.counts_and_resolutions(&mut conn).await
             },
         )?;
-        Self::rank_off_the_runtime(challenge, reviewed, sheets, expected, resolutions).await
-    }
-
-    /// [`Self::rank`] on a blocking thread: it is pure computation, a fifth of a second at
-    /// 100,000 applications, and the runtime's workers go on answering other calls meanwhile.
-    async fn rank_off_the_runtime(
-        challenge: &Challenge,
-        reviewed: Reviewed,
-        sheets: Vec<Vec<Vec<Decimal>>>,
-        expected: Vec<usize>,
-        resolutions: Resolutions,
-    ) -> Result<Self, ApiError> {
-        let challenge = challenge.clone();
-        tokio::task::spawn_blocking(move || {
-            Self::rank(&challenge, reviewed, sheets, expected, resolutions)
-        })
-        .await
-        .unwrap_or_else(|stopped| std::panic::resume_unwind(stopped.into_panic()))
+        Self::rank(challenge, reviewed, sheets, expected, resolutions)
     }
 
     fn rank(
