@@ -122,7 +122,7 @@ async fn measure(args: &Args, url: &str, n: usize) -> Result<Aggregation> {
                 .await?
                 .context("the seeded challenge is missing")?
         };
-        let ranking = Ranking::read_pooled(store.pool(), &challenge)
+        let ranking = Ranking::read_pooled(&store, &challenge)
             .await
             .map_err(|e| anyhow::anyhow!("ranking failed: {e:?}"))?;
         let page = ranking.entries(0..PAGE, false);

@@ -15,8 +15,8 @@ use jiebang_domain::review::aggregation::{Outcome, Scored, rank};
 use jiebang_grpc::ApiError;
 use jiebang_grpc::convert::to_proto_time;
 use jiebang_proto::v1 as pb;
-use jiebang_storage::StoreError;
 use jiebang_storage::review::{self as rows, RankingApplication};
+use jiebang_storage::{Dialect, Store, StoreError};
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
@@ -140,16 +140,20 @@ impl Ranking {
         Self::rank(challenge, reviewed, sheets, expected, resolutions)
     }
 
-    /// [`Self::read`] outside a transaction: the sheets stream on one pooled connection while
-    /// the assignment counts and resolutions are read on another, so the database counts
-    /// assignments while this process parses sheets (at 100,000 applications the sheets take
-    /// most of the time, and most of it here). Each read holds one connection and waits for
-    /// no other, so callers cannot starve the pool between them. Every read is its own
-    /// statement either way: [`Self::read`] outside a transaction sees no more of one moment.
-    pub async fn read_pooled(
-        pool: &sqlx::AnyPool,
-        challenge: &Challenge,
-    ) -> Result<Self, ApiError> {
+    /// [`Self::read`] outside a transaction. On PostgreSQL the sheets stream on one pooled
+    /// connection while the assignment counts and resolutions are read on another, so the
+    /// database counts assignments while this process parses sheets (at 100,000 applications
+    /// the sheets take most of the time). Each read holds one connection and waits for no
+    /// other, so callers cannot starve the pool between them; every read is its own statement
+    /// either way, as in [`Self::read`] outside a transaction. On SQLite, whose reads run on
+    /// this process's cores, doing two at once only made them compete: one connection reads
+    /// all.
+    pub async fn read_pooled(store: &Store, challenge: &Challenge) -> Result<Self, ApiError> {
+        let pool = store.pool();
+        if store.dialect() == Dialect::Sqlite {
+            let mut conn = pool.acquire().await.map_err(StoreError::from)?;
+            return Self::read(&mut conn, challenge).await;
+        }
         let reviewed = {
             let mut conn = pool.acquire().await.map_err(StoreError::from)?;
             Reviewed::read(&mut conn, &challenge.id).await?

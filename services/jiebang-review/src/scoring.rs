@@ -468,7 +468,7 @@ impl ReviewApi {
     /// transaction read [`Ranking::read`] on the transaction's connection, so a request never
     /// holds one connection while waiting for another.
     pub(crate) async fn ranking(&self, challenge: &Challenge) -> Result<Ranking, ApiError> {
-        Ranking::read_pooled(self.platform().store.pool(), challenge).await
+        Ranking::read_pooled(&self.platform().store, challenge).await
     }
 
     pub(crate) async fn list_ranking(
