@@ -443,12 +443,10 @@ impl ApplicationApi {
             .mutate(idem, move || async move {
                 let (challenge_id, id) = parse_application_name(&req.name, "name")?;
                 let mut tx = self.platform.store.begin().await?;
-                let current = rows::get(tx.conn(), challenge_id, id)
-                    .await?
-                    .ok_or_else(|| DomainError::not_found(&req.name))?;
-                let challenge = challenges::get_shared(&mut tx, challenge_id)
-                    .await?
-                    .ok_or_else(|| DomainError::not_found(&req.name))?;
+                let (current, challenge) =
+                    rows::get_with_challenge_shared(&mut tx, challenge_id, id)
+                        .await?
+                        .ok_or_else(|| DomainError::not_found(&req.name))?;
                 // Access first, so outsiders learn nothing.
                 access::ensure_can_read(caller, &current, &challenge, self.platform.now())?;
                 current.check_etag(&req.etag)?;

@@ -10,7 +10,7 @@ use jiebang_domain::application::{
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-const COLUMNS: &str = "id, challenge_id, round, state, lead_organization_id, creator_id, content, \
+pub(crate) const COLUMNS: &str = "id, challenge_id, round, state, lead_organization_id, creator_id, content, \
                        pledge, formal_check, withdrawal_reason, submitted_at, withdrawn_at, \
                        created_at, updated_at, version";
 
@@ -23,18 +23,23 @@ fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
 }
 
 fn from_row(row: &AnyRow) -> Result<Application, StoreError> {
-    let state: String = row.try_get(3)?;
-    let content: String = row.try_get(6)?;
-    let pledge: Option<String> = row.try_get(7)?;
-    let formal_check: Option<String> = row.try_get(8)?;
+    from_row_at(row, 0)
+}
+
+/// [`from_row`] of the columns from `at` on (a row that joins other tables).
+pub(crate) fn from_row_at(row: &AnyRow, at: usize) -> Result<Application, StoreError> {
+    let state: String = row.try_get(at + 3)?;
+    let content: String = row.try_get(at + 6)?;
+    let pledge: Option<String> = row.try_get(at + 7)?;
+    let formal_check: Option<String> = row.try_get(at + 8)?;
     Ok(Application {
-        id: row.try_get(0)?,
-        challenge_id: row.try_get(1)?,
-        round: row.try_get(2)?,
+        id: row.try_get(at)?,
+        challenge_id: row.try_get(at + 1)?,
+        round: row.try_get(at + 2)?,
         state: ApplicationState::parse(&state)
             .ok_or_else(|| StoreError::Corrupt(format!("application state {state}")))?,
-        lead_organization_id: row.try_get(4)?,
-        creator_id: row.try_get(5)?,
+        lead_organization_id: row.try_get(at + 4)?,
+        creator_id: row.try_get(at + 5)?,
         content: json::<ApplicationContent>(&content, "content")?,
         pledge: pledge
             .as_deref()
@@ -44,12 +49,12 @@ fn from_row(row: &AnyRow) -> Result<Application, StoreError> {
             .as_deref()
             .map(|f| json::<FormalCheck>(f, "formal check"))
             .transpose()?,
-        withdrawal_reason: row.try_get(9)?,
-        submitted_at: row.try_get::<Option<i64>, _>(10)?.map(Timestamp),
-        withdrawn_at: row.try_get::<Option<i64>, _>(11)?.map(Timestamp),
-        created_at: Timestamp(row.try_get(12)?),
-        updated_at: Timestamp(row.try_get(13)?),
-        version: row.try_get(14)?,
+        withdrawal_reason: row.try_get(at + 9)?,
+        submitted_at: row.try_get::<Option<i64>, _>(at + 10)?.map(Timestamp),
+        withdrawn_at: row.try_get::<Option<i64>, _>(at + 11)?.map(Timestamp),
+        created_at: Timestamp(row.try_get(at + 12)?),
+        updated_at: Timestamp(row.try_get(at + 13)?),
+        version: row.try_get(at + 14)?,
     })
 }
 
@@ -182,6 +187,50 @@ pub async fn get(
         .fetch_optional(conn)
         .await?;
     row.as_ref().map(from_row).transpose()
+}
+
+/// An application and its challenge in one statement, inside a write transaction, the
+/// challenge held as [`crate::challenges::get_shared`] holds it (PostgreSQL `FOR SHARE`).
+/// A submission needs both, and on SQLite each statement is a hand-off to the writer's
+/// thread. `None` if the application is not in that challenge.
+pub async fn get_with_challenge_shared(
+    tx: &mut Tx,
+    challenge_id: &str,
+    id: &str,
+) -> Result<Option<(Application, jiebang_domain::challenge::Challenge)>, StoreError> {
+    let lock = match tx.dialect() {
+        crate::Dialect::Postgres => " FOR SHARE OF c",
+        crate::Dialect::Sqlite => "",
+    };
+    let sql = format!(
+        "SELECT {}, {} FROM applications a JOIN challenges c ON c.id = a.challenge_id \
+         WHERE a.id = $1 AND a.challenge_id = $2{lock}",
+        qualified(COLUMNS, "a"),
+        qualified(crate::challenges::COLUMNS, "c"),
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .bind(challenge_id)
+        .fetch_optional(tx.conn())
+        .await?;
+    let application_columns = COLUMNS.split(',').count();
+    row.as_ref()
+        .map(|row| {
+            Ok((
+                from_row_at(row, 0)?,
+                crate::challenges::from_row_at(row, application_columns)?,
+            ))
+        })
+        .transpose()
+}
+
+/// `columns` (`a, b, …`) each prefixed with `alias.`.
+fn qualified(columns: &str, alias: &str) -> String {
+    columns
+        .split(',')
+        .map(|column| format!("{alias}.{}", column.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// What a listing may show: the bureau everything; others their team's applications, plus —

@@ -9,36 +9,42 @@ use sqlx::any::AnyRow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-const COLUMNS: &str = "id, publisher_id, state, spec, open_at, close_at, rejection_reason, \
+pub(crate) const COLUMNS: &str = "id, publisher_id, state, spec, open_at, close_at, rejection_reason, \
                        cancellation_reason, cancellation_note, created_at, updated_at, version";
 
 fn from_row(row: &AnyRow) -> Result<Challenge, StoreError> {
-    let state: String = row.try_get(2)?;
-    let spec: String = row.try_get(3)?;
+    from_row_at(row, 0)
+}
+
+/// [`from_row`] of the columns from `at` on (a row that joins other tables).
+pub(crate) fn from_row_at(row: &AnyRow, at: usize) -> Result<Challenge, StoreError> {
+    let state: String = row.try_get(at + 2)?;
+    let spec: String = row.try_get(at + 3)?;
     let spec: ChallengeSpec = serde_json::from_str(&spec)
         .map_err(|e| StoreError::Corrupt(format!("challenge spec: {e}")))?;
-    let cancellation_reason: Option<String> = row.try_get(7)?;
+    let cancellation_reason: Option<String> = row.try_get(at + 7)?;
     let cancellation = match cancellation_reason {
         Some(reason) => Some((
             CancellationReason::parse(&reason)
                 .ok_or_else(|| StoreError::Corrupt(format!("cancellation reason {reason}")))?,
-            row.try_get::<Option<String>, _>(8)?.unwrap_or_default(),
+            row.try_get::<Option<String>, _>(at + 8)?
+                .unwrap_or_default(),
         )),
         None => None,
     };
     Ok(Challenge {
-        id: row.try_get(0)?,
-        publisher_id: row.try_get(1)?,
+        id: row.try_get(at)?,
+        publisher_id: row.try_get(at + 1)?,
         state: ChallengeState::parse(&state)
             .ok_or_else(|| StoreError::Corrupt(format!("challenge state {state}")))?,
         spec,
-        open_at: row.try_get::<Option<i64>, _>(4)?.map(Timestamp),
-        close_at: row.try_get::<Option<i64>, _>(5)?.map(Timestamp),
-        rejection_reason: row.try_get(6)?,
+        open_at: row.try_get::<Option<i64>, _>(at + 4)?.map(Timestamp),
+        close_at: row.try_get::<Option<i64>, _>(at + 5)?.map(Timestamp),
+        rejection_reason: row.try_get(at + 6)?,
         cancellation,
-        created_at: Timestamp(row.try_get(9)?),
-        updated_at: Timestamp(row.try_get(10)?),
-        version: row.try_get(11)?,
+        created_at: Timestamp(row.try_get(at + 9)?),
+        updated_at: Timestamp(row.try_get(at + 10)?),
+        version: row.try_get(at + 11)?,
     })
 }
 
