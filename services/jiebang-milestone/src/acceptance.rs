@@ -710,7 +710,8 @@ async fn decide_once(
                 &idem.request_digest,
                 now,
             )
-            .await?,
+            .await?
+            .1,
         );
     }
     let application = applications::get(tx.conn(), &project.challenge_id, &project.application_id)

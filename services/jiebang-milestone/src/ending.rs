@@ -86,21 +86,22 @@ pub(crate) fn failure_to_proto(project_id: &str, json: Option<&str>) -> Option<p
 
 /// Once no project of the challenge is ACTIVE any more, the challenge ends: COMPLETED when at
 /// least one project completed, FAILED otherwise. Call after the project's own update, on `tx`.
-/// Returns the challenge's change (its audit record on the challenge's chain, and
-/// CHALLENGE_COMPLETED or CHALLENGE_FAILED told to everyone, like its other events since
-/// publication), for the caller to record in the same transaction after the project's own.
+/// Returns the challenge as it was read (locked for this transaction), and its change if it
+/// ended (its audit record on the challenge's chain, and CHALLENGE_COMPLETED or
+/// CHALLENGE_FAILED told to everyone, like its other events since publication), for the caller
+/// to record in the same transaction after the project's own.
 pub(crate) async fn settle_challenge(
     tx: &mut Tx,
     challenge_id: &str,
     caller: &Caller,
     request_digest: &str,
     now: Timestamp,
-) -> Result<Option<Change>, ApiError> {
+) -> Result<(Challenge, Option<Change>), ApiError> {
     // Two projects ending at once in two transactions would each see the other still ACTIVE
     // and neither would settle the challenge. Whoever locks the challenge second reads the
     // project states after the first has committed (read committed: each statement sees what
     // was committed before it began), so one of them settles it.
-    let challenge = &challenges::get_exclusive(tx, challenge_id)
+    let challenge = challenges::get_exclusive(tx, challenge_id)
         .await?
         .ok_or_else(|| StoreError::Corrupt("project without challenge".into()))?;
     let states = rows::project_states(tx.conn(), &challenge.id).await?;
@@ -110,7 +111,7 @@ pub(crate) async fn settle_challenge(
             ChallengeState::Awarded | ChallengeState::InProgress
         )
     {
-        return Ok(None);
+        return Ok((challenge, None));
     }
     let (to, action, event_type, state) = if states.iter().any(|s| s == "COMPLETED") {
         (
@@ -130,21 +131,20 @@ pub(crate) async fn settle_challenge(
     let next = challenge.review_step(challenge.state, to, now)?;
     challenges::update(tx, &next, challenge.version).await?;
     let audience = next.audience();
-    Ok(Some(
-        ChangeBuilder {
-            at: now,
-            actor: caller.actor(),
-            action,
-            event_type,
-            resource: next.name(),
-            chain: None,
-            state: state.as_str_name().to_owned(),
-            summary: next.spec.title.clone(),
-            audience: &audience,
-            idempotency: &Idempotency::none(request_digest.to_owned()),
-        }
-        .build(&pb::Challenge::default()),
-    ))
+    let settled = ChangeBuilder {
+        at: now,
+        actor: caller.actor(),
+        action,
+        event_type,
+        resource: next.name(),
+        chain: None,
+        state: state.as_str_name().to_owned(),
+        summary: next.spec.title.clone(),
+        audience: &audience,
+        idempotency: &Idempotency::none(request_digest.to_owned()),
+    }
+    .build(&pb::Challenge::default());
+    Ok((challenge, Some(settled)))
 }
 
 /// The change of a project that ended with `state` (`COMPLETED`, `FAILED`, `STOPPED`): its
@@ -811,12 +811,14 @@ impl MilestoneApi {
                 let json = serde_json::to_string(&record)
                     .map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 rows::end_project_with(&mut tx, &project, "FAILED", Some(&json), None, now).await?;
-                let challenge = challenges::get_in(tx.conn(), &project.challenge_id)
-                    .await?
-                    .ok_or_else(|| StoreError::Corrupt("project without challenge".into()))?;
-                let ended =
-                    settle_challenge(&mut tx, &challenge.id, caller, &idem.request_digest, now)
-                        .await?;
+                let (challenge, ended) = settle_challenge(
+                    &mut tx,
+                    &project.challenge_id,
+                    caller,
+                    &idem.request_digest,
+                    now,
+                )
+                .await?;
                 let mut updated = project.clone();
                 updated.state = "FAILED".into();
                 updated.failure = Some(json);
