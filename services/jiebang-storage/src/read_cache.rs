@@ -12,7 +12,7 @@
 //! and is re-read: within `ttl`, or twice `ttl` at worst (an expired entry is still served
 //! while one caller re-reads it); a zero `ttl` keeps `get` from serving at all. On PostgreSQL
 //! they are seen much sooner: every replica listens for the notice a challenge write sends when
-//! it commits, and moves its cache on ([`crate::challenge_notices`]); while it is not listening
+//! it commits, and moves its cache on ([`crate::cache_sync`]); while it is not listening
 //! `get` serves nothing. Decisions never read from here: every write re-reads the challenge
 //! inside its transaction.
 
@@ -113,7 +113,8 @@ impl<T> ReadCache<T> {
     /// Keeps `value` (the row `id` at `version`), read from the database after
     /// [`Self::generation`] returned `generation`; dropped if a write committed since.
     pub fn put(&self, generation: u64, id: &str, version: i64, value: Arc<T>) {
-        if generation != self.generation() {
+        // Out of sync, what was read may already be stale with nothing to say so later.
+        if generation != self.generation() || !self.in_sync.load(Ordering::Acquire) {
             return;
         }
         let mut entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);
@@ -164,13 +165,13 @@ impl ChallengeCaches {
         self.pages.invalidate();
     }
 
-    /// Out of sync, `get` serves nothing; back in sync, nothing read before serves either
-    /// (writes may have been missed in between).
+    /// Out of sync, nothing is kept or served; back in sync, nothing read before serves either
+    /// (writes may have been missed in between: the generation moves on before the flags).
     pub fn set_in_sync(&self, in_sync: bool) {
+        self.invalidate();
         for flag in [&self.by_id.in_sync, &self.pages.in_sync] {
             flag.store(in_sync, Ordering::Release);
         }
-        self.invalidate();
     }
 }
 
@@ -233,12 +234,16 @@ mod tests {
         assert!(cached(&caches));
         caches.set_in_sync(false);
         assert!(!cached(&caches));
+        let generation = caches.pages.generation();
         caches
             .pages
-            .put(caches.pages.generation(), "page", 0, Arc::new(Vec::new()));
-        assert!(!cached(&caches), "kept, but not served while out of sync");
+            .put(generation, "page", 0, Arc::new(Vec::new()));
         caches.set_in_sync(true);
-        assert!(!cached(&caches), "read while out of sync");
+        assert!(!cached(&caches), "read while out of sync, not kept");
+        caches
+            .pages
+            .put(generation, "page", 0, Arc::new(Vec::new()));
+        assert!(!cached(&caches), "read while out of sync, kept after");
         caches
             .pages
             .put(caches.pages.generation(), "page", 0, Arc::new(Vec::new()));

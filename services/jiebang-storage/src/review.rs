@@ -968,10 +968,18 @@ pub async fn sheet_scores_of_challenge(
     }
 }
 
+/// A parsing task's result. A panic in it is this thread's panic; a task cancelled (the
+/// runtime shutting down) is a database read that did not finish.
 fn joined<T>(
     result: Result<Result<T, StoreError>, tokio::task::JoinError>,
 ) -> Result<T, StoreError> {
-    result.map_err(|e| StoreError::Corrupt(format!("parsing score sheets: {e}")))?
+    match result {
+        Ok(parsed) => parsed,
+        Err(stopped) => match stopped.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(_) => Err(StoreError::Database(sqlx::Error::WorkerCrashed)),
+        },
+    }
 }
 
 /// Sheets received and not yet parsed: their texts end to end, and where each starts.

@@ -43,7 +43,8 @@ pub struct StoreOptions {
     /// How long challenge reads (GetChallenge, and ListChallenges pages not filtered on the
     /// deadline) may be served from this process's cache without asking the database
     /// ([`crate::read_cache`]); zero never. This process's own writes are seen at
-    /// once; other processes' writes once the entry expires.
+    /// once; on PostgreSQL other processes' as soon as their notice arrives
+    /// ([`crate::cache_sync`]), on SQLite once the entry expires.
     pub challenge_cache_ttl: Duration,
 }
 

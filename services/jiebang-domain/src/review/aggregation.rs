@@ -94,18 +94,21 @@ impl Outcome {
     }
 }
 
-/// Applications scored by one thread before the scoring is shared among the cores: below it,
-/// starting threads costs more than it saves.
+/// The fewest applications a scoring thread takes: the scoring is shared among the cores from
+/// twice this on (below it, starting threads costs more than it saves).
 const PER_THREAD: usize = 10_000;
 
 /// Scores every application and ranks those above the thresholds.
 pub fn rank(criteria: &[Criterion], settings: &ReviewSettings, scored: &[Scored]) -> Vec<Outcome> {
     // Each application is scored on its own, so at a national scale (100,000 applications)
     // the cores share the scoring; only the ordering below needs them all.
-    let threads = std::thread::available_parallelism()
-        .map_or(1, std::num::NonZeroUsize::get)
-        .min(scored.len() / PER_THREAD)
-        .max(1);
+    let threads = if scored.len() < 2 * PER_THREAD {
+        1
+    } else {
+        std::thread::available_parallelism()
+            .map_or(1, std::num::NonZeroUsize::get)
+            .min(scored.len() / PER_THREAD)
+    };
     let chunk = scored.len().div_ceil(threads).max(1);
     let outcomes: Vec<Outcome> = std::thread::scope(|scope| {
         let workers: Vec<_> = scored
