@@ -46,7 +46,6 @@ type Resolutions = BTreeMap<String, (String, String, Timestamp)>;
 
 /// The applications a ranking covers, and where each is in its vectors.
 struct Reviewed {
-    challenge_id: String,
     /// Under review or past it, in id order.
     applications: Vec<RankingApplication>,
     /// Application id → its index in `applications`.
@@ -75,7 +74,6 @@ impl Reviewed {
             .map(|(i, a)| (a.id.clone(), i))
             .collect();
         Ok(Self {
-            challenge_id: challenge_id.to_owned(),
             applications,
             index,
         })
@@ -90,7 +88,7 @@ impl Reviewed {
         let mut sheets: Vec<Vec<Vec<Decimal>>> = vec![Vec::new(); self.applications.len()];
         rows::sheet_scores_of_challenge(
             conn,
-            &self.challenge_id,
+            &challenge.id,
             "SUBMITTED",
             &challenge.spec.criteria,
             |application_id, aligned| {
@@ -107,16 +105,15 @@ impl Reviewed {
     async fn counts_and_resolutions(
         &self,
         conn: &mut sqlx::AnyConnection,
+        challenge_id: &str,
     ) -> Result<(Vec<usize>, Resolutions), ApiError> {
         let mut expected = vec![0; self.applications.len()];
-        for (application_id, n) in
-            rows::live_assignment_counts(&mut *conn, &self.challenge_id).await?
-        {
+        for (application_id, n) in rows::live_assignment_counts(&mut *conn, challenge_id).await? {
             if let Some(&i) = self.index.get(application_id.as_str()) {
                 expected[i] = usize::try_from(n).unwrap_or(0);
             }
         }
-        let resolutions = rows::resolutions(conn, &self.challenge_id)
+        let resolutions = rows::resolutions(conn, challenge_id)
             .await?
             .into_iter()
             .map(|(a, reason, who, at)| (a, (reason, who, at)))
@@ -136,7 +133,9 @@ impl Ranking {
     ) -> Result<Self, ApiError> {
         let reviewed = Reviewed::read(&mut *conn, &challenge.id).await?;
         let sheets = reviewed.sheets(&mut *conn, challenge).await?;
-        let (expected, resolutions) = reviewed.counts_and_resolutions(&mut *conn).await?;
+        let (expected, resolutions) = reviewed
+            .counts_and_resolutions(&mut *conn, &challenge.id)
+            .await?;
         Self::rank(challenge, reviewed, sheets, expected, resolutions)
     }
 
@@ -165,7 +164,9 @@ impl Ranking {
             },
             async {
                 let mut conn = pool.acquire().await.map_err(StoreError::from)?;
-                reviewed.counts_and_resolutions(&mut conn).await
+                reviewed
+                    .counts_and_resolutions(&mut conn, &challenge.id)
+                    .await
             },
         )?;
         Self::rank(challenge, reviewed, sheets, expected, resolutions)
@@ -181,7 +182,6 @@ impl Ranking {
         let Reviewed {
             applications: reviewed,
             index,
-            challenge_id: _,
         } = reviewed;
         let criteria = &challenge.spec.criteria;
         let scored: Vec<Scored> = reviewed

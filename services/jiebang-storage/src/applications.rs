@@ -2,6 +2,7 @@
 //! eligibility rules need.
 
 use crate::batch::Expect;
+use crate::columns;
 use crate::{Dialect, Store, StoreError, Tx};
 use jiebang_domain::Timestamp;
 use jiebang_domain::application::{
@@ -205,32 +206,22 @@ pub async fn get_with_challenge_shared(
     let sql = format!(
         "SELECT {}, {} FROM applications a JOIN challenges c ON c.id = a.challenge_id \
          WHERE a.id = $1 AND a.challenge_id = $2{lock}",
-        qualified(COLUMNS, "a"),
-        qualified(crate::challenges::COLUMNS, "c"),
+        columns::qualified("a", COLUMNS),
+        columns::qualified("c", crate::challenges::COLUMNS),
     );
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(id)
         .bind(challenge_id)
         .fetch_optional(tx.conn())
         .await?;
-    let application_columns = COLUMNS.split(',').count();
     row.as_ref()
         .map(|row| {
             Ok((
                 from_row_at(row, 0)?,
-                crate::challenges::from_row_at(row, application_columns)?,
+                crate::challenges::from_row_at(row, columns::count(COLUMNS))?,
             ))
         })
         .transpose()
-}
-
-/// `columns` (`a, b, …`) each prefixed with `alias.`.
-fn qualified(columns: &str, alias: &str) -> String {
-    columns
-        .split(',')
-        .map(|column| format!("{alias}.{}", column.trim()))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// What a listing may show: the bureau everything; others their team's applications, plus —

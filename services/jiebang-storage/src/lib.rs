@@ -22,6 +22,7 @@ pub mod batch;
 mod cache_sync;
 pub mod challenges;
 pub mod change;
+mod columns;
 pub mod documents;
 pub mod error;
 pub mod events;

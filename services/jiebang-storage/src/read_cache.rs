@@ -113,8 +113,7 @@ impl<T> ReadCache<T> {
     /// Keeps `value` (the row `id` at `version`), read from the database after
     /// [`Self::generation`] returned `generation`; dropped if a write committed since.
     pub fn put(&self, generation: u64, id: &str, version: i64, value: Arc<T>) {
-        // Out of sync, what was read may already be stale with nothing to say so later.
-        if generation != self.generation() || !self.in_sync.load(Ordering::Acquire) {
+        if generation != self.generation() {
             return;
         }
         let mut entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);
@@ -165,8 +164,9 @@ impl ChallengeCaches {
         self.pages.invalidate();
     }
 
-    /// Out of sync, nothing is kept or served; back in sync, nothing read before serves either
-    /// (writes may have been missed in between: the generation moves on before the flags).
+    /// Out of sync, nothing is served; back in sync, nothing read before serves either (writes
+    /// may have been missed in between): the generation moves on before the flags do, so
+    /// whatever was read or kept meanwhile is of an older generation.
     pub fn set_in_sync(&self, in_sync: bool) {
         self.invalidate();
         for flag in [&self.by_id.in_sync, &self.pages.in_sync] {
@@ -239,11 +239,14 @@ mod tests {
             .pages
             .put(generation, "page", 0, Arc::new(Vec::new()));
         caches.set_in_sync(true);
-        assert!(!cached(&caches), "read while out of sync, not kept");
+        assert!(!cached(&caches), "kept while out of sync, not served after");
         caches
             .pages
             .put(generation, "page", 0, Arc::new(Vec::new()));
-        assert!(!cached(&caches), "read while out of sync, kept after");
+        assert!(
+            !cached(&caches),
+            "read while out of sync, kept after: not served"
+        );
         caches
             .pages
             .put(caches.pages.generation(), "page", 0, Arc::new(Vec::new()));

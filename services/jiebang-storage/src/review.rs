@@ -2,7 +2,8 @@
 //! review panels.
 
 use crate::batch::Expect;
-use crate::{Store, StoreError, Tx};
+use crate::columns;
+use crate::{Dialect, Store, StoreError, Tx};
 use jiebang_domain::Timestamp;
 use jiebang_domain::review::pool::{Availability, DeclaredConflict, Expert};
 use sqlx::any::AnyRow;
@@ -713,8 +714,8 @@ pub async fn sheet_to_seal(
              JOIN score_sheets s ON s.assignment_id = a.id \
              JOIN challenges c ON c.id = a.challenge_id \
              WHERE a.id = $2 AND e.user_id = $1 AND s.id = $3",
-            qualified("a", ASSIGNMENT_COLUMNS),
-            qualified("s", SHEET_COLUMNS)
+            columns::qualified("a", ASSIGNMENT_COLUMNS),
+            columns::qualified("s", SHEET_COLUMNS)
         )
     });
     /// The one part of the spec sealing needs. A challenge's spec changes only while it is a
@@ -732,23 +733,14 @@ pub async fn sheet_to_seal(
     let Some(r) = row else {
         return Ok(None);
     };
-    let sheet_at_column = ASSIGNMENT_COLUMNS.split(',').count();
-    let after = sheet_at_column + SHEET_COLUMNS.split(',').count();
+    let sheet_at_column = columns::count(ASSIGNMENT_COLUMNS);
+    let after = sheet_at_column + columns::count(SHEET_COLUMNS);
     Ok(Some(SheetToSeal {
         assignment: assignment_at(&r, 0)?,
         sheet: sheet_at(&r, sheet_at_column)?,
         conflicted: r.try_get::<i64, _>(after)? > 0,
         criteria: json::<Criteria>(&r.try_get::<String, _>(after + 1)?)?.criteria,
     }))
-}
-
-/// `a, b` as `t.a, t.b`.
-fn qualified(table: &str, columns: &str) -> String {
-    columns
-        .split(',')
-        .map(|c| format!("{table}.{}", c.trim()))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// The chair's dispersion resolutions of a challenge: application → (reason, resolver, at).
@@ -918,7 +910,7 @@ pub async fn sheet_scores_of_challenge(
 ) -> Result<usize, StoreError> {
     use futures::TryStreamExt;
     let criteria: Arc<[jiebang_domain::challenge::Criterion]> = criteria.into();
-    let parse_beside = conn.backend_name() != "SQLite";
+    let parse_beside = Dialect::of(conn) == Dialect::Postgres;
     let mut rows = sqlx::query(
         "SELECT application_id, scores, CASE WHEN scores IS NULL THEN content END FROM score_sheets \
          WHERE challenge_id = $1 AND state = $2",

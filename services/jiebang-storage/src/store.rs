@@ -22,6 +22,17 @@ pub enum Dialect {
     Postgres,
 }
 
+impl Dialect {
+    /// The dialect of a connection taken from one of the store's pools.
+    pub fn of(conn: &sqlx::AnyConnection) -> Self {
+        if conn.backend_name() == <sqlx::Postgres as sqlx::Database>::NAME {
+            Self::Postgres
+        } else {
+            Self::Sqlite
+        }
+    }
+}
+
 /// SQLite's durability setting (`PRAGMA synchronous`). FULL survives power loss; NORMAL in WAL
 /// mode may lose the last commits on power loss (never on a process crash) and commits faster.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -275,24 +275,8 @@ async fn a_write_through_one_replica_reaches_the_others_cached_reads(app: &TestA
     // The same reads again: now served from the replica's memory.
     titles_read(&mut elsewhere, &draft.name).await;
 
-    rename(
-        app,
-        &cast.publisher,
-        &draft.name,
-        &draft.etag,
-        "两个副本共享的榜单（已改）",
-    )
-    .await;
-    let renamed = |title: &str| {
-        let title = title.to_owned();
-        (title.clone(), title)
-    };
-    eventually_reads(
-        &mut elsewhere,
-        &draft.name,
-        renamed("两个副本共享的榜单（已改）"),
-    )
-    .await;
+    let renamed = rename(app, &cast.publisher, &draft, "两个副本共享的榜单（已改）").await;
+    eventually_reads(&mut elsewhere, &draft.name, "两个副本共享的榜单（已改）").await;
 
     if on_postgres {
         // The replicas' listening connections drop, and a write comes while they are down:
@@ -305,34 +289,22 @@ async fn a_write_through_one_replica_reaches_the_others_cached_reads(app: &TestA
         .execute(&mut conn)
         .await
         .unwrap();
-        let etag = app
-            .challenges(Some(&cast.publisher))
-            .await
-            .get_challenge(pb::GetChallengeRequest {
-                name: draft.name.clone(),
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .challenge
-            .unwrap()
-            .etag;
-        rename(app, &cast.publisher, &draft.name, &etag, "断线时改的标题").await;
-        eventually_reads(&mut elsewhere, &draft.name, renamed("断线时改的标题")).await;
+        rename(app, &cast.publisher, &renamed, "断线时改的标题").await;
+        eventually_reads(&mut elsewhere, &draft.name, "断线时改的标题").await;
     }
     replica.take_server().shutdown().await;
 }
 
-/// Polls both reads until they show `expected`, for up to 3 s.
+/// Polls both reads until they show `title`, for up to 3 s.
 async fn eventually_reads(
     client: &mut pb::challenge_service_client::ChallengeServiceClient<crate::support::Authed>,
     name: &str,
-    expected: (String, String),
+    title: &str,
 ) {
     let started = std::time::Instant::now();
     loop {
         let seen = titles_read(client, name).await;
-        if seen == expected {
+        if seen.0 == title && seen.1 == title {
             return;
         }
         assert!(
@@ -343,13 +315,19 @@ async fn eventually_reads(
     }
 }
 
-async fn rename(app: &TestApp, publisher: &str, name: &str, etag: &str, title: &str) {
+/// Renames `challenge` (at its etag) through `app`; the challenge as renamed.
+async fn rename(
+    app: &TestApp,
+    publisher: &str,
+    challenge: &pb::Challenge,
+    title: &str,
+) -> pb::Challenge {
     app.challenges(Some(publisher))
         .await
         .update_challenge(pb::UpdateChallengeRequest {
             challenge: Some(pb::Challenge {
-                name: name.into(),
-                etag: etag.into(),
+                name: challenge.name.clone(),
+                etag: challenge.etag.clone(),
                 title: title.into(),
                 ..Default::default()
             }),
@@ -359,7 +337,10 @@ async fn rename(app: &TestApp, publisher: &str, name: &str, etag: &str, title: &
             request_id: String::new(),
         })
         .await
-        .unwrap();
+        .unwrap()
+        .into_inner()
+        .challenge
+        .expect("the renamed challenge")
 }
 
 /// The challenge's title as GetChallenge and as ListChallenges show it.
