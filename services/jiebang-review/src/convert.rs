@@ -68,11 +68,18 @@ pub fn application_name(challenge_id: &str, application_id: &str) -> String {
     format!("challenges/{challenge_id}/applications/{application_id}")
 }
 
+pub fn assignment_name(a: &AssignmentRow) -> String {
+    format!(
+        "{}/assignments/{}",
+        application_name(&a.challenge_id, &a.application_id),
+        a.id
+    )
+}
+
 pub fn assignment_to_proto(a: &AssignmentRow) -> pb::Assignment {
-    let application = application_name(&a.challenge_id, &a.application_id);
     pb::Assignment {
-        name: format!("{application}/assignments/{}", a.id),
-        application,
+        name: assignment_name(a),
+        application: application_name(&a.challenge_id, &a.application_id),
         expert: format!("experts/{}", a.expert_id),
         state: pb::AssignmentState::from_str_name(&format!("ASSIGNMENT_STATE_{}", a.state))
             .map_or(0, |s| s as i32),

@@ -4,7 +4,7 @@
 //! Sealing: a submitted sheet never changes (a rescoring supersedes it and keeps it on record),
 //! and nobody — the chair included — sees another expert's scores before submitting their own.
 
-use crate::convert::{application_name, assignment_to_proto};
+use crate::convert::{application_name, assignment_name, assignment_to_proto};
 use crate::ranking::Ranking;
 use crate::service::ReviewApi;
 use jiebang_application::{blind::blind_of, convert::application_to_proto};
@@ -120,7 +120,10 @@ fn content_from_proto(sheet: &pb::ScoreSheet) -> SheetContent {
     }
 }
 
-/// An audit record (and an event for `audience`) for a scoring step.
+/// An audit record (and an event for `audience`) for a scoring step, on `chain`: the
+/// assignment's. A panel's experts seal their sheets of one application together, in its
+/// meeting; on the application's chain they would race for its head, and on PostgreSQL all
+/// but one would wait for the winner's commit and then start again.
 #[allow(clippy::too_many_arguments)]
 async fn commit(
     platform: &Platform,
@@ -203,8 +206,7 @@ impl ReviewApi {
             match rows::update_assignment(&mut tx, &next, assignment.version).await {
                 Ok(()) => {
                     let none = Idempotency::none(String::new());
-                    let chain =
-                        application_name(&assignment.challenge_id, &assignment.application_id);
+                    let chain = assignment_name(&assignment);
                     commit(
                         platform,
                         tx,
@@ -327,7 +329,7 @@ impl ReviewApi {
                     }
                 };
                 let response = sheet_to_proto(&sheet);
-                let chain = application_name(&assignment.challenge_id, &assignment.application_id);
+                let chain = assignment_name(&assignment);
                 commit(platform, tx, caller, idem, "score_sheet.saved", pb::EventType::Unspecified, response.name.clone(), chain, &[], &response).await?;
                 Ok(response)
             })
@@ -401,7 +403,7 @@ impl ReviewApi {
                 sealed.version += 1;
                 rows::queue_assignment_update(&mut tx, &sealed, assignment.version);
                 let response = sheet_to_proto(&next);
-                let chain = application_name(&assignment.challenge_id, &assignment.application_id);
+                let chain = assignment_name(&assignment);
                 commit(
                     platform,
                     tx,

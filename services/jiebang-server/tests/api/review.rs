@@ -1853,7 +1853,105 @@ async fn a_ruling_that_replaces_the_winner_needs_no_second_connection(app: &Test
     small.take_server().shutdown().await;
 }
 
+/// A panel scores one application in its meeting: its experts seal their sheets of it at the
+/// same moment. Each expert's work on an application is on the chain of its own assignment,
+/// so the experts never race for one chain head (on PostgreSQL the losers would wait for the
+/// winner's commit and then start again); the application's own chain keeps only what
+/// happened to the application.
+async fn a_panel_sealing_one_application_together_never_shares_a_chain(app: &TestApp) {
+    let cast = app.cast().await;
+    let team = app
+        .team("pa", pb::OrganizationType::University, "330100")
+        .await;
+    let (challenge, applications) = closed_with_applications(app, &cast, &[&team]).await;
+    let institute = app
+        .organization("会评测试研究所", pb::OrganizationType::Institute)
+        .await;
+    let mut experts = Vec::new();
+    for i in 0..3 {
+        experts.push(
+            app.expert(
+                &format!("meeting{i}"),
+                &institute,
+                &["electric_porcelain"],
+                &["烧成"],
+            )
+            .await,
+        );
+    }
+    app.review(Some(&cast.admin))
+        .await
+        .solve_assignments(pb::SolveAssignmentsRequest {
+            challenge: challenge.name.clone(),
+            experts_per_application: 3,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let application = &applications[0];
+    let sealed = futures::future::join_all(
+        experts
+            .iter()
+            .map(|(_, token)| score(app, token, application, "0.8")),
+    )
+    .await;
+    assert!(
+        sealed
+            .iter()
+            .all(|s| s.state == pb::ScoreSheetState::Submitted as i32)
+    );
+
+    let chain = async |name: String| {
+        app.audit(Some(&cast.admin))
+            .await
+            .list_audit_records(pb::ListAuditRecordsRequest {
+                chain: name,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .records
+    };
+    for (_, token) in &experts {
+        let assignment = assignment_of(app, token, application).await;
+        let actions: Vec<String> = chain(assignment)
+            .await
+            .into_iter()
+            .map(|r| r.action)
+            .collect();
+        assert_eq!(
+            actions,
+            [
+                "assignment.created",
+                "score_sheet.saved",
+                "score_sheet.submitted"
+            ]
+        );
+    }
+    let on_the_application = chain(application.clone()).await;
+    assert!(
+        on_the_application
+            .iter()
+            .all(|r| !r.action.starts_with("score_sheet.")),
+        "{:?}",
+        on_the_application
+            .iter()
+            .map(|r| &r.action)
+            .collect::<Vec<_>>()
+    );
+    let verified = app
+        .audit(Some(&cast.admin))
+        .await
+        .verify_audit_chain(pb::VerifyAuditChainRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(verified.intact, "{:?}", verified.breaks);
+}
+
 on_both_backends!(
+    a_panel_sealing_one_application_together_never_shares_a_chain,
     every_kind_of_conflict_keeps_an_expert_off_the_application,
     an_expert_who_discovers_a_conflict_is_replaced,
     the_chair_reopens_sealed_sheets_and_the_old_ones_stay_on_record,
