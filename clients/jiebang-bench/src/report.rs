@@ -23,6 +23,10 @@ pub struct Row {
     pub p999_ms: f64,
     pub server_cpu_percent: Option<f64>,
     pub server_peak_rss_mib: Option<f64>,
+    /// How busy all the machine's cores were (the kernel's count, every process).
+    pub machine_busy_percent: Option<f64>,
+    /// CPU time per call, by who spent it.
+    pub cpu_us_per_call: Option<CpuPerCall>,
     /// The ceiling this row is compared with, and throughput as a share of it.
     pub ceiling: Option<String>,
     pub ratio_to_ceiling: Option<f64>,
@@ -48,6 +52,8 @@ impl Row {
     }
 
     fn of(name: &str, load: String, outcome: &Outcome, observed: &Observed) -> Self {
+        let per_call = 1e6 / (outcome.calls().max(1) as f64);
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
         Self {
             name: name.to_owned(),
             load,
@@ -60,10 +66,31 @@ impl Row {
             p999_ms: outcome.quantile_ms(0.999),
             server_cpu_percent: observed.cpu_percent,
             server_peak_rss_mib: observed.peak_rss_mib,
+            machine_busy_percent: observed
+                .cpu
+                .map(|c| 100.0 * c.machine / (outcome.elapsed.as_secs_f64().max(1e-9) * cores)),
+            cpu_us_per_call: observed.cpu.map(|c| CpuPerCall {
+                all: c.machine * per_call,
+                generator: c.generator * per_call,
+                server: c.server * per_call,
+                database: c.database.map(|d| d * per_call),
+            }),
             ceiling: None,
             ratio_to_ceiling: None,
         }
     }
+}
+
+/// Microseconds of CPU per call: the whole machine's, and the parts of it spent by the load
+/// generator, the server and the database's own processes (PostgreSQL on this machine; SQLite
+/// runs inside the server, or the load generator for the insert ceiling). The rest of `all` is
+/// the kernel's work not charged to a process, and anything else running.
+#[derive(Serialize, Debug, Clone, Copy)]
+pub struct CpuPerCall {
+    pub all: f64,
+    pub generator: f64,
+    pub server: f64,
+    pub database: Option<f64>,
 }
 
 /// The deadline burst: what clients were told against what the database holds.
@@ -333,6 +360,8 @@ pub fn table(results: &Results) -> String {
         "p99.9 ms",
         "server CPU",
         "peak RSS",
+        "machine busy",
+        "CPU µs/call: all (load gen / server / db)",
         "vs ceiling",
     ]);
     for r in &results.rows {
@@ -350,6 +379,17 @@ pub fn table(results: &Results) -> String {
                 .map_or("—".into(), |c| format!("{c:.0}%")),
             r.server_peak_rss_mib
                 .map_or("—".into(), |m| format!("{m:.0} MiB")),
+            r.machine_busy_percent
+                .map_or("—".into(), |b| format!("{b:.0}%")),
+            r.cpu_us_per_call.map_or("—".into(), |c| {
+                format!(
+                    "{:.0} ({:.0} / {:.0} / {})",
+                    c.all,
+                    c.generator,
+                    c.server,
+                    c.database.map_or("—".into(), |d| format!("{d:.0}"))
+                )
+            }),
             match (&r.ceiling, r.ratio_to_ceiling) {
                 (Some(c), Some(x)) => format!("{:.0}% of {c}", x * 100.0),
                 _ => String::new(),

@@ -67,14 +67,17 @@ async fn measure_all(args: &Args, server: &ServerProcess, database: &Database) -
     settle(database).await;
     let setup_seconds = setup_started.elapsed().as_secs_f64();
     let world = Arc::new(world);
-    let pid = server.pid();
+    let watch = Watch {
+        server: server.pid(),
+        database: database.local_process(),
+    };
     let c = args.concurrency;
     let mut rows = Vec::new();
 
     eprintln!("bench: gRPC ceiling (health check)…");
     let (token, cn) = (world.reader.clone(), conns.clone());
     let echo = observe(
-        pid,
+        watch,
         measure::for_duration(c, args.duration, move |w, _| {
             let mut client = HealthClient::new(cn.authed(w, &token));
             async move {
@@ -98,7 +101,7 @@ async fn measure_all(args: &Args, server: &ServerProcess, database: &Database) -
 
     eprintln!("bench: database ceiling (one-row INSERT transactions)…");
     let (insert, observed) = observe(
-        pid,
+        watch,
         insert_ceiling(&database.url, server_pool(args), c, args.duration),
     )
     .await;
@@ -115,7 +118,7 @@ async fn measure_all(args: &Args, server: &ServerProcess, database: &Database) -
 
     eprintln!("bench: reads…");
     let get = observe(
-        pid,
+        watch,
         measure::for_duration(c, args.duration, read(&conns, &world, Read::Get)),
     )
     .await;
@@ -126,7 +129,7 @@ async fn measure_all(args: &Args, server: &ServerProcess, database: &Database) -
         Some((&echo, "gRPC echo")),
     ));
     let list = observe(
-        pid,
+        watch,
         measure::for_duration(c, args.duration, read(&conns, &world, Read::List)),
     )
     .await;
@@ -141,7 +144,7 @@ async fn measure_all(args: &Args, server: &ServerProcess, database: &Database) -
     let get_rate = get.0.throughput() / 2.0;
     let get_call = read(&conns, &world, Read::Get);
     let get_half = observe(
-        pid,
+        watch,
         measure::at_rate(get_rate, args.duration, move |i| {
             get_call(usize::try_from(i).unwrap_or(0), i)
         }),
@@ -155,7 +158,7 @@ async fn measure_all(args: &Args, server: &ServerProcess, database: &Database) -
     let list_rate = list.0.throughput() / 2.0;
     let list_call = read(&conns, &world, Read::List);
     let list_half = observe(
-        pid,
+        watch,
         measure::at_rate(list_rate, args.duration, move |i| {
             list_call(usize::try_from(i).unwrap_or(0), i)
         }),
@@ -170,7 +173,7 @@ async fn measure_all(args: &Args, server: &ServerProcess, database: &Database) -
     eprintln!("bench: writes: sealing score sheets…");
     let (w5, cn) = (world.clone(), conns.clone());
     let sheets = observe(
-        pid,
+        watch,
         measure::each(c, (0..world.sheets.len()).collect(), move |w, &i| {
             let sheet = &w5.sheets[i];
             let mut client =
@@ -200,7 +203,7 @@ async fn measure_all(args: &Args, server: &ServerProcess, database: &Database) -
     eprintln!("bench: writes: submitting applications…");
     let (w6, cn) = (world.clone(), conns.clone());
     let apps = observe(
-        pid,
+        watch,
         measure::each(c, (0..world.submissions.len()).collect(), move |w, &i| {
             let draft = &w6.submissions[i];
             let team = &w6.teams[draft.team];
@@ -224,7 +227,7 @@ async fn measure_all(args: &Args, server: &ServerProcess, database: &Database) -
     ));
 
     eprintln!("bench: the deadline burst…");
-    let burst = deadline_burst(args, &conns, &world, pid).await?;
+    let burst = deadline_burst(args, &conns, &world, watch).await?;
     rows.push(Row::new(
         "burst: submissions across the deadline",
         args.burst_clients,
@@ -279,23 +282,31 @@ fn read(
     }
 }
 
-/// What the server process did during `work`: CPU share and peak RSS.
+/// The processes a scenario is watched in.
+#[derive(Debug, Clone, Copy)]
+struct Watch {
+    server: u32,
+    /// The name of the database's processes, when it runs on this machine in its own.
+    database: Option<&'static str>,
+}
+
+/// What the server process did during `work` (CPU share and peak RSS), and the CPU time every
+/// part of the machine spent on it.
 pub struct Observed {
     pub cpu_percent: Option<f64>,
     pub peak_rss_mib: Option<f64>,
+    pub cpu: Option<server::CpuSpent>,
 }
 
-async fn observe<T>(pid: u32, work: impl std::future::Future<Output = T>) -> (T, Observed) {
+async fn observe<T>(watch: Watch, work: impl std::future::Future<Output = T>) -> (T, Observed) {
+    let pid = watch.server;
     let reset = server::reset_peak_rss(pid);
-    let before = server::sample(pid);
+    let before = server::CpuTimes::now(pid, watch.database);
     let started = Instant::now();
     let value = work.await;
     let wall = started.elapsed().as_secs_f64();
-    let after = server::sample(pid);
-    let cpu_percent = match (before, after) {
-        (Some(b), Some(a)) => Some(100.0 * (a.cpu_seconds - b.cpu_seconds) / wall.max(1e-9)),
-        _ => None,
-    };
+    let after = server::CpuTimes::now(pid, watch.database);
+    let cpu = before.zip(after).map(|(b, a)| a.since(&b));
     let peak_rss_mib = if reset {
         server::peak_rss_mib(pid)
     } else {
@@ -304,8 +315,9 @@ async fn observe<T>(pid: u32, work: impl std::future::Future<Output = T>) -> (T,
     (
         value,
         Observed {
-            cpu_percent,
+            cpu_percent: cpu.map(|c| 100.0 * c.server / wall.max(1e-9)),
             peak_rss_mib,
+            cpu,
         },
     )
 }
@@ -355,13 +367,13 @@ async fn deadline_burst(
     args: &Args,
     conns: &Connections,
     world: &Arc<World>,
-    pid: u32,
+    watch: Watch,
 ) -> Result<(Outcome, Observed)> {
     let answered = Arc::new(AtomicUsize::new(0));
     let half = world.burst.len() / 2;
     let (w, cn) = (world.clone(), conns.clone());
     Ok(observe(
-        pid,
+        watch,
         measure::each(
             args.burst_clients,
             (0..world.burst.len()).collect(),
@@ -490,6 +502,15 @@ impl Database {
                 })
             }
         }
+    }
+
+    /// PostgreSQL's processes are counted when it runs on this machine.
+    fn local_process(&self) -> Option<&'static str> {
+        let (admin, _) = self.postgres.as_ref()?;
+        let host = admin.split_once("://")?.1.split(['/', '?']).next()?;
+        let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
+        let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
+        matches!(host, "127.0.0.1" | "localhost" | "[::1]" | "").then_some("postgres")
     }
 
     pub async fn drop(&self) {

@@ -2,6 +2,7 @@
 //! directory, watched through `/proc` for CPU time and peak memory, stopped at the end.
 
 use anyhow::{Context, Result, bail};
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -136,6 +137,101 @@ pub fn sample(pid: u32) -> Option<ProcessSample> {
     Some(ProcessSample {
         cpu_seconds: (utime + stime) / ticks,
     })
+}
+
+/// CPU seconds spent so far, split by who spent them: the whole machine (every process and
+/// the kernel), this load generator, the server, and the database's own processes when it
+/// runs in them (PostgreSQL; SQLite works inside whichever process calls it).
+#[derive(Debug, Clone)]
+pub struct CpuTimes {
+    at: std::time::Instant,
+    idle: f64,
+    cpus: usize,
+    pub generator: f64,
+    pub server: f64,
+    /// By process id: the database's processes come and go.
+    pub database: Option<HashMap<u32, f64>>,
+}
+
+impl CpuTimes {
+    pub fn now(server_pid: u32, database_process: Option<&str>) -> Option<Self> {
+        let (idle, cpus) = idle_seconds()?;
+        Some(Self {
+            at: std::time::Instant::now(),
+            idle,
+            cpus,
+            generator: sample(std::process::id())?.cpu_seconds,
+            server: sample(server_pid)?.cpu_seconds,
+            database: database_process.map(processes_named),
+        })
+    }
+
+    /// What was spent since `before`. A database process started since counts from zero;
+    /// one that ended since takes its time with it (the pooled connections live through a
+    /// scenario).
+    pub fn since(&self, before: &Self) -> CpuSpent {
+        let database = self
+            .database
+            .as_ref()
+            .zip(before.database.as_ref())
+            .map(|(now, then)| {
+                now.iter()
+                    .map(|(pid, s)| s - then.get(pid).copied().unwrap_or(0.0))
+                    .sum()
+            });
+        CpuSpent {
+            machine: (self.cpus as f64 * self.at.duration_since(before.at).as_secs_f64()
+                - (self.idle - before.idle))
+                .max(0.0),
+            generator: self.generator - before.generator,
+            server: self.server - before.server,
+            database,
+        }
+    }
+}
+
+/// CPU seconds spent during a scenario, by the whole machine and by each part of it.
+#[derive(Debug, Clone, Copy)]
+pub struct CpuSpent {
+    pub machine: f64,
+    pub generator: f64,
+    pub server: f64,
+    pub database: Option<f64>,
+}
+
+/// The machine's CPUs and the seconds they have been idle (or waiting on I/O) since boot,
+/// from `/proc/stat`. Busy time is what the rest of the wall time is: the kernel's busy
+/// counters are sampled at ticks and miss much of the work of threads that run in short
+/// bursts between sleeps (a database's, exactly), while its idle time is measured exactly.
+fn idle_seconds() -> Option<(f64, usize)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let cpus = stat
+        .lines()
+        .filter(|l| l.starts_with("cpu") && l.as_bytes().get(3).is_some_and(u8::is_ascii_digit))
+        .count();
+    let line = stat.lines().find(|l| l.starts_with("cpu "))?;
+    let ticks: Vec<f64> = line
+        .split_whitespace()
+        .skip(1)
+        .map(|v| v.parse().unwrap_or(0.0))
+        .collect();
+    // user nice system idle iowait …
+    let idle = ticks.get(3)? + ticks.get(4)?;
+    Some((idle / clock_ticks_per_second(), cpus))
+}
+
+/// CPU seconds of every process called `name`, by process id.
+fn processes_named(name: &str) -> HashMap<u32, f64> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return HashMap::new();
+    };
+    dir.filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == name)
+        })
+        .filter_map(|pid| Some((pid, sample(pid)?.cpu_seconds)))
+        .collect()
 }
 
 /// Resets the kernel's peak-RSS mark (VmHWM), so the next reading is this scenario's peak.
