@@ -38,8 +38,8 @@ async fn the_load_generator_runs_every_scenario_and_the_burst_books_balance(back
     let rows = results["rows"].as_array().unwrap();
     assert_eq!(
         rows.len(),
-        9,
-        "two ceilings, four reads, two writes, the burst"
+        11,
+        "two ceilings, four reads, two writes and their database floors, the burst"
     );
     for row in rows {
         assert!(row["calls"].as_u64().unwrap() > 0, "{row}");
@@ -47,6 +47,11 @@ async fn the_load_generator_runs_every_scenario_and_the_burst_books_balance(back
         let name = row["name"].as_str().unwrap();
         if !name.starts_with("burst") {
             assert!(failures.is_empty(), "{name}: {failures:?}");
+        }
+        let cpu = &row["cpu_us_per_call"];
+        assert!(cpu["all"].as_f64().unwrap() > 0.0, "{name}: {cpu}");
+        if name.starts_with("write") || name.starts_with("floor") {
+            assert!(row["ratio_to_ceiling"].as_f64().unwrap() > 0.0, "{row}");
         }
     }
     let burst = &results["burst"];

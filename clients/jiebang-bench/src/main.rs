@@ -13,6 +13,7 @@
 //! It prints a table and writes the same figures as JSON (`--json`).
 
 mod aggregate;
+mod floor;
 mod measure;
 mod report;
 mod scenarios;

@@ -1,6 +1,7 @@
 //! The run: start the server, build the world, measure the ceilings and each scenario in
 //! turn while watching the server process, then check the deadline burst's books.
 
+use crate::floor;
 use crate::measure::{self, Outcome};
 use crate::report::{Burst, Results, Row};
 use crate::server::{self, ServerProcess};
@@ -17,6 +18,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
+
+/// The rows of the database floors ([`floor`]).
+pub const FLOOR_SHEET_ROW: &str = "floor: a score sheet's storage calls";
+pub const FLOOR_APPLICATION_ROW: &str = "floor: an application's storage calls";
 
 /// The server's pool size (JIEBANG_DB_MAX_CONNECTIONS, default 16): the database ceiling
 /// gets the same.
@@ -200,6 +205,16 @@ async fn measure_all(args: &Args, server: &ServerProcess, database: &Database) -
         Some((&insert, "INSERT")),
     ));
 
+    eprintln!("bench: the database floor of a score sheet…");
+    let floor = floor::Floor::sheets(
+        &database.url,
+        server_pool(args),
+        c,
+        &world.floor_sheets,
+        &world.expert_users,
+    );
+    rows.push(measure_floor(FLOOR_SHEET_ROW, floor.await?, c, watch, &insert).await);
+
     eprintln!("bench: writes: submitting applications…");
     let (w6, cn) = (world.clone(), conns.clone());
     let apps = observe(
@@ -225,6 +240,16 @@ async fn measure_all(args: &Args, server: &ServerProcess, database: &Database) -
         &apps,
         Some((&insert, "INSERT")),
     ));
+
+    eprintln!("bench: the database floor of an application…");
+    let floor = floor::Floor::applications(
+        &database.url,
+        server_pool(args),
+        c,
+        &world.floor_submissions,
+        &world.teams,
+    );
+    rows.push(measure_floor(FLOOR_APPLICATION_ROW, floor.await?, c, watch, &insert).await);
 
     eprintln!("bench: the deadline burst…");
     let burst = deadline_burst(args, &conns, &world, watch).await?;
@@ -280,6 +305,19 @@ fn read(
             answer.map_err(|s| measure::kind_of(&s))
         })
     }
+}
+
+/// Runs a prepared floor and closes it: its row, compared with the insert ceiling.
+async fn measure_floor(
+    name: &str,
+    floor: floor::Floor,
+    concurrency: usize,
+    watch: Watch,
+    insert: &(Outcome, Observed),
+) -> Row {
+    let outcome = observe(watch, floor.run(concurrency)).await;
+    floor.close().await;
+    Row::new(name, concurrency, &outcome, Some((insert, "INSERT")))
 }
 
 /// The processes a scenario is watched in.

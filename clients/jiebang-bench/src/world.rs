@@ -72,9 +72,10 @@ impl Connections {
 pub struct Sizes {
     /// Teams, each with its own organisation and lead person; also the burst's clients.
     pub teams: usize,
-    /// Score sheets ready to seal (three per reviewed application).
+    /// Score sheets ready to seal (three per reviewed application); as many again are made
+    /// for the database floor.
     pub sheets: usize,
-    /// Draft applications ready to submit.
+    /// Draft applications ready to submit; as many again are made for the database floor.
     pub submissions: usize,
     /// Draft applications of the deadline burst.
     pub burst: usize,
@@ -108,8 +109,14 @@ pub struct World {
     pub read_target: String,
     pub teams: Vec<Team>,
     pub expert_tokens: Vec<String>,
+    /// The experts' user names (`users/{id}`), in the order of their tokens.
+    pub expert_users: Vec<String>,
     pub sheets: Vec<Sheet>,
+    /// Sheets like `sheets`, sealed by the database floor instead of through the server.
+    pub floor_sheets: Vec<Sheet>,
     pub submissions: Vec<Draft>,
+    /// Drafts like `submissions`, submitted by the database floor instead of the server.
+    pub floor_submissions: Vec<Draft>,
     pub burst: Vec<Draft>,
     pub burst_challenges: Vec<String>,
 }
@@ -167,7 +174,8 @@ pub async fn build(conns: &Connections, sizes: Sizes, progress: impl Fn(&str)) -
         &publisher_org,
     )
     .await?;
-    let expert_count = sizes.sheets.div_ceil(150).max(3);
+    let sheets_to_make = sizes.sheets * 2;
+    let expert_count = sheets_to_make.div_ceil(150).max(3);
     let teams = {
         let (conns, admin) = (conns.clone(), admin.clone());
         let made = Arc::new(tokio::sync::Mutex::new(Vec::new()));
@@ -212,6 +220,7 @@ pub async fn build(conns: &Connections, sizes: Sizes, progress: impl Fn(&str)) -
     };
     let mut experts = Vec::new();
     let mut expert_tokens = Vec::new();
+    let mut expert_users = Vec::new();
     for i in 0..expert_count {
         let username = format!("bench.expert{i}");
         let token = user(&conns, &admin, &username, pb::Role::Expert, &institute).await?;
@@ -222,6 +231,7 @@ pub async fn build(conns: &Connections, sizes: Sizes, progress: impl Fn(&str)) -
             .user
             .context("whoami")?
             .name;
+        expert_users.push(me.clone());
         let expert = ReviewServiceClient::new(conns.authed(i, &admin))
             .create_expert(pb::CreateExpertRequest {
                 expert: Some(pb::Expert {
@@ -245,7 +255,7 @@ pub async fn build(conns: &Connections, sizes: Sizes, progress: impl Fn(&str)) -
 
     // Reviewed applications: submitted now, closed by moving the clock, checked, assigned.
     progress("applications to review");
-    let reviewed = sizes.sheets.div_ceil(3);
+    let reviewed = sheets_to_make.div_ceil(3);
     let review_challenges = publish_many(
         &conns,
         &admin,
@@ -304,7 +314,7 @@ pub async fn build(conns: &Connections, sizes: Sizes, progress: impl Fn(&str)) -
             sheets.push((expert, a.name));
         }
     }
-    sheets.truncate(sizes.sheets);
+    sheets.truncate(sheets_to_make);
     let saved = Arc::new(tokio::sync::Mutex::new(Vec::new()));
     {
         let (c, tokens, saved2) = (
@@ -347,7 +357,8 @@ pub async fn build(conns: &Connections, sizes: Sizes, progress: impl Fn(&str)) -
         .await;
         ensure(&outcome, "score-sheet drafts")?;
     }
-    let sheets = std::mem::take(&mut *saved.lock().await);
+    let mut sheets = std::mem::take(&mut *saved.lock().await);
+    let floor_sheets = sheets.split_off(sizes.sheets.min(sheets.len()));
 
     progress("drafts to submit");
     let open = publish_many(
@@ -355,11 +366,12 @@ pub async fn build(conns: &Connections, sizes: Sizes, progress: impl Fn(&str)) -
         &admin,
         &publisher,
         "submit",
-        sizes.submissions.div_ceil(sizes.teams.max(1)),
+        (sizes.submissions * 2).div_ceil(sizes.teams.max(1)),
         30 * DAY,
     )
     .await?;
-    let submissions = drafts(&conns, &teams, &open, sizes.submissions).await?;
+    let mut submissions = drafts(&conns, &teams, &open, sizes.submissions * 2).await?;
+    let floor_submissions = submissions.split_off(sizes.submissions.min(submissions.len()));
     progress("drafts of the deadline burst");
     let burst_challenges = publish_many(
         &conns,
@@ -388,8 +400,11 @@ pub async fn build(conns: &Connections, sizes: Sizes, progress: impl Fn(&str)) -
         read_target,
         teams,
         expert_tokens,
+        expert_users,
         sheets,
+        floor_sheets,
         submissions,
+        floor_submissions,
         burst,
         burst_challenges,
     })

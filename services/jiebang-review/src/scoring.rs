@@ -65,7 +65,7 @@ fn sheet_name(s: &SheetRow) -> String {
     )
 }
 
-fn sheet_to_proto(s: &SheetRow) -> pb::ScoreSheet {
+pub fn sheet_to_proto(s: &SheetRow) -> pb::ScoreSheet {
     pb::ScoreSheet {
         name: sheet_name(s),
         state: pb::ScoreSheetState::from_str_name(&format!("SCORE_SHEET_STATE_{}", s.state))
