@@ -48,8 +48,13 @@ async fn the_load_generator_runs_every_scenario_and_the_burst_books_balance(back
         if !name.starts_with("burst") {
             assert!(failures.is_empty(), "{name}: {failures:?}");
         }
+        // Present, not positive: a smoke scenario of a few milliseconds can fall between two
+        // of the kernel's ticks.
         let cpu = &row["cpu_us_per_call"];
-        assert!(cpu["all"].as_f64().unwrap() > 0.0, "{name}: {cpu}");
+        assert!(
+            cpu["all"].is_number() && cpu["server"].is_number(),
+            "{name}: {cpu}"
+        );
         if name.starts_with("write") || name.starts_with("floor") {
             assert!(row["ratio_to_ceiling"].as_f64().unwrap() > 0.0, "{row}");
         }

@@ -75,7 +75,7 @@ async fn open_store(url: &str, pool: u32) -> Result<Store> {
         .context("open the server's database for a floor")
 }
 
-/// Retries a lost race, as the server does.
+/// Retries a lost race after a jittered back-off, as the server's `Platform::mutate` does.
 async fn with_retries<F, Fut>(mut attempt: F) -> Result<(), String>
 where
     F: FnMut() -> Fut,
@@ -84,18 +84,22 @@ where
     let mut tries = 0;
     loop {
         match attempt().await {
-            Err(StoreError::Conflict) if tries + 1 < MAX_ATTEMPTS => tries += 1,
+            Err(StoreError::Conflict) if tries + 1 < MAX_ATTEMPTS => {
+                tries += 1;
+                let jitter = (uuid::Uuid::new_v4().as_u128() as u64) % (2 << tries.min(6));
+                tokio::time::sleep(std::time::Duration::from_millis(jitter)).await;
+            }
             other => return other.map_err(|e| e.to_string()),
         }
     }
 }
 
 impl Floor {
-    /// Sheets to seal. Untimed, each sheet is read and one record appended to its chain
-    /// through this store, as an expert opens an assignment before sealing it: the server
-    /// knows the head of each chain it last appended to and does not read it again (it saved
-    /// these drafts), and its SQLite writer has their pages in its cache; so has this store
-    /// once it has done that.
+    /// Sheets to seal. Untimed, each sheet gets the reads its write will make and one record
+    /// appended to its chain through this store, as an expert opens an assignment before
+    /// sealing it: the server knows the head of each chain it last appended to and does not
+    /// read it again (it saved these drafts), and its SQLite writer has their pages in its
+    /// cache; so has this store once it has done that.
     pub async fn sheets(
         url: &str,
         pool: u32,
@@ -190,7 +194,7 @@ impl Floor {
     }
 }
 
-/// The untimed opening: a read and an audit record on the write's chain.
+/// The untimed opening: the write's reads, and an audit record on its chain.
 async fn open_one(store: Store, work: Arc<Work>, i: usize) -> Result<(), String> {
     with_retries(|| async {
         let mut tx = store.begin().await?;
@@ -208,6 +212,9 @@ async fn open_one(store: Store, work: Arc<Work>, i: usize) -> Result<(), String>
                     applications::get_with_challenge_shared(&mut tx, &d.challenge_id, &d.id)
                         .await?
                         .ok_or_else(|| StoreError::Corrupt("a floor draft is not there".into()))?;
+                let orgs = a.content.organization_ids(&a.lead_organization_id);
+                applications::lock_organizations(&mut tx, &orgs).await?;
+                applications::standings(&mut tx, &a, &orgs, SystemClock.now()).await?;
                 (&d.lead, a.name())
             }
         };

@@ -53,7 +53,6 @@ impl Row {
 
     fn of(name: &str, load: String, outcome: &Outcome, observed: &Observed) -> Self {
         let per_call = 1e6 / (outcome.calls().max(1) as f64);
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
         Self {
             name: name.to_owned(),
             load,
@@ -68,7 +67,7 @@ impl Row {
             server_peak_rss_mib: observed.peak_rss_mib,
             machine_busy_percent: observed
                 .cpu
-                .map(|c| 100.0 * c.machine / (outcome.elapsed.as_secs_f64().max(1e-9) * cores)),
+                .map(|c| 100.0 * c.machine / (c.wall.max(1e-9) * c.cpus.max(1) as f64)),
             cpu_us_per_call: observed.cpu.map(|c| CpuPerCall {
                 all: c.machine * per_call,
                 generator: c.generator * per_call,
@@ -83,8 +82,9 @@ impl Row {
 
 /// Microseconds of CPU per call: the whole machine's, and the parts of it spent by the load
 /// generator, the server and the database's own processes (PostgreSQL on this machine; SQLite
-/// runs inside the server, or the load generator for the insert ceiling). The rest of `all` is
-/// the kernel's work not charged to a process, and anything else running.
+/// runs inside the server, or inside the load generator for the insert ceiling and the
+/// floors). The rest of `all` is the kernel's work not charged to a process, and anything else
+/// running.
 #[derive(Serialize, Debug, Clone, Copy)]
 pub struct CpuPerCall {
     pub all: f64,
@@ -272,16 +272,11 @@ pub fn aggregation_table(a: &Aggregation) -> String {
 fn targets(rows: &[Row], burst: &Burst) -> Vec<Target> {
     let find = |prefix: &str| rows.iter().find(|r| r.name.starts_with(prefix));
     let mut out = Vec::new();
-    let mut ratio = |what: &str, prefix: &str, at_least: f64| {
+    let mut ratio = |what: &str, prefix: &str, at_least: f64, floor: Option<&str>| {
         if let Some(r) = find(prefix) {
             let value = r.ratio_to_ceiling.unwrap_or(0.0);
             let mut measured = format!("{:.0}%", value * 100.0);
-            let floor = match prefix {
-                p if p.contains("score sheet") => find(crate::scenarios::FLOOR_SHEET_ROW),
-                p if p.contains("application") => find(crate::scenarios::FLOOR_APPLICATION_ROW),
-                _ => None,
-            };
-            if let Some(floor) = floor {
+            if let Some(floor) = floor.and_then(&find) {
                 measured += &format!(
                     " (its storage calls alone, without the server: {:.0}%)",
                     floor.ratio_to_ceiling.unwrap_or(0.0) * 100.0
@@ -299,13 +294,19 @@ fn targets(rows: &[Row], burst: &Burst) -> Vec<Target> {
             });
         }
     };
-    ratio("get a challenge", "read: get a challenge", 0.60);
-    ratio("list a page of 20", "read: list a page", 0.40);
-    ratio("submit a score sheet", "write: submit a score sheet", 0.50);
+    ratio("get a challenge", "read: get a challenge", 0.60, None);
+    ratio("list a page of 20", "read: list a page", 0.40, None);
+    ratio(
+        "submit a score sheet",
+        "write: submit a score sheet",
+        0.50,
+        Some(crate::scenarios::FLOOR_SHEET_ROW),
+    );
     ratio(
         "submit an application",
         "write: submit an application",
         0.50,
+        Some(crate::scenarios::FLOOR_APPLICATION_ROW),
     );
     for (what, prefix) in [
         ("get, p99 at half the saturating rate", "read: get, at half"),

@@ -105,12 +105,9 @@ async fn measure_all(args: &Args, server: &ServerProcess, database: &Database) -
     ));
 
     eprintln!("bench: database ceiling (one-row INSERT transactions)…");
-    let (insert, observed) = observe(
-        watch,
-        insert_ceiling(&database.url, server_pool(args), c, args.duration),
-    )
-    .await;
-    let insert = (insert?, observed);
+    let ceiling = InsertCeiling::open(&database.url, server_pool(args)).await?;
+    let insert = observe(watch, ceiling.run(c, args.duration)).await;
+    ceiling.close().await?;
     rows.push(Row::new(
         "ceiling: one-row INSERT transaction",
         c,
@@ -373,43 +370,55 @@ async fn observe<T>(watch: Watch, work: impl std::future::Future<Output = T>) ->
     )
 }
 
-async fn insert_ceiling(
-    url: &str,
-    pool: u32,
-    concurrency: usize,
-    duration: Duration,
-) -> Result<Outcome> {
-    let mut options = jiebang_storage::StoreOptions::new(url);
-    options.max_connections = pool;
-    let store = jiebang_storage::Store::open(&options)
-        .await
-        .context("open the server's database for the insert ceiling")?;
-    sqlx::query(
-        "CREATE TABLE IF NOT EXISTS bench_ceiling (id TEXT PRIMARY KEY, body TEXT NOT NULL)",
-    )
-    .execute(store.pool())
-    .await?;
-    let body: Arc<str> = "x".repeat(200).into();
-    let s = store.clone();
-    let outcome = measure::for_duration(concurrency, duration, move |_, _| {
-        let (store, body) = (s.clone(), body.clone());
-        async move {
-            let mut tx = store.begin().await.map_err(|e| e.to_string())?;
-            sqlx::query("INSERT INTO bench_ceiling (id, body) VALUES ($1, $2)")
-                .bind(uuid::Uuid::new_v4().to_string())
-                .bind(body.to_string())
-                .execute(tx.conn())
-                .await
-                .map_err(|e| e.to_string())?;
-            tx.commit().await.map_err(|e| e.to_string())
-        }
-    })
-    .await;
-    sqlx::query("DROP TABLE bench_ceiling")
+/// The database ceiling's store and table. Opening and dropping them is outside what is
+/// timed and watched: a pool's connections closing hand their backends' CPU time to the
+/// postmaster, where it can no longer be told apart.
+struct InsertCeiling {
+    store: jiebang_storage::Store,
+}
+
+impl InsertCeiling {
+    async fn open(url: &str, pool: u32) -> Result<Self> {
+        let mut options = jiebang_storage::StoreOptions::new(url);
+        options.max_connections = pool;
+        let store = jiebang_storage::Store::open(&options)
+            .await
+            .context("open the server's database for the insert ceiling")?;
+        sqlx::query(
+            "CREATE TABLE IF NOT EXISTS bench_ceiling (id TEXT PRIMARY KEY, body TEXT NOT NULL)",
+        )
         .execute(store.pool())
         .await?;
-    store.close().await;
-    Ok(outcome)
+        Ok(Self { store })
+    }
+
+    /// One-row INSERT transactions, `concurrency` at a time, for `duration`.
+    async fn run(&self, concurrency: usize, duration: Duration) -> Outcome {
+        let body: Arc<str> = "x".repeat(200).into();
+        let s = self.store.clone();
+        measure::for_duration(concurrency, duration, move |_, _| {
+            let (store, body) = (s.clone(), body.clone());
+            async move {
+                let mut tx = store.begin().await.map_err(|e| e.to_string())?;
+                sqlx::query("INSERT INTO bench_ceiling (id, body) VALUES ($1, $2)")
+                    .bind(uuid::Uuid::new_v4().to_string())
+                    .bind(body.to_string())
+                    .execute(tx.conn())
+                    .await
+                    .map_err(|e| e.to_string())?;
+                tx.commit().await.map_err(|e| e.to_string())
+            }
+        })
+        .await
+    }
+
+    async fn close(self) -> Result<()> {
+        sqlx::query("DROP TABLE bench_ceiling")
+            .execute(self.store.pool())
+            .await?;
+        self.store.close().await;
+        Ok(())
+    }
 }
 
 /// Every burst client submits as fast as it is answered; when half the submissions have

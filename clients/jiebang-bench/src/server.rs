@@ -162,7 +162,10 @@ impl CpuTimes {
             cpus,
             generator: sample(std::process::id())?.cpu_seconds,
             server: sample(server_pid)?.cpu_seconds,
-            database: database_process.map(processes_named),
+            // None, not zero, when the database's processes cannot be seen from here.
+            database: database_process
+                .map(processes_named)
+                .filter(|p| !p.is_empty()),
         })
     }
 
@@ -179,10 +182,11 @@ impl CpuTimes {
                     .map(|(pid, s)| s - then.get(pid).copied().unwrap_or(0.0))
                     .sum()
             });
+        let wall = self.at.duration_since(before.at).as_secs_f64();
         CpuSpent {
-            machine: (self.cpus as f64 * self.at.duration_since(before.at).as_secs_f64()
-                - (self.idle - before.idle))
-                .max(0.0),
+            wall,
+            cpus: self.cpus,
+            machine: (self.cpus as f64 * wall - (self.idle - before.idle)).max(0.0),
             generator: self.generator - before.generator,
             server: self.server - before.server,
             database,
@@ -193,6 +197,9 @@ impl CpuTimes {
 /// CPU seconds spent during a scenario, by the whole machine and by each part of it.
 #[derive(Debug, Clone, Copy)]
 pub struct CpuSpent {
+    /// The seconds between the two readings, and the CPUs they cover.
+    pub wall: f64,
+    pub cpus: usize,
     pub machine: f64,
     pub generator: f64,
     pub server: f64,

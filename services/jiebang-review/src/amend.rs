@@ -2,7 +2,7 @@
 //! affected assignments are withdrawn and replaced — and the chair reopening sealed sheets for
 //! rescoring, which keeps the old sheets on record.
 
-use crate::convert::{application_name, assignment_to_proto};
+use crate::convert::{application_name, assignment_name, assignment_to_proto};
 use crate::pool::parse_expert_name;
 use crate::service::ReviewApi;
 use jiebang_domain::audience::Audience;
@@ -218,7 +218,7 @@ impl ReviewApi {
                         caller,
                         "assignment.withdrawn",
                         pb::EventType::AssignmentWithdrawn,
-                        assignment_to_proto(&gone).name,
+                        assignment_name(&gone),
                         &[Audience::User(expert.user_id.clone())],
                     )
                     .await?;
@@ -294,7 +294,7 @@ impl ReviewApi {
                                 state: "ASSIGNED".into(),
                                 origin: "REPLACEMENT".into(),
                                 affinity: score,
-                                replaces: Some(assignment_to_proto(gone).name),
+                                replaces: Some(assignment_name(gone)),
                                 created_at: now,
                                 opened_at: None,
                                 withdrawn_at: None,
@@ -308,7 +308,7 @@ impl ReviewApi {
                                 caller,
                                 "assignment.created",
                                 pb::EventType::AssignmentCreated,
-                                assignment_to_proto(&row).name,
+                                assignment_name(&row),
                                 &[Audience::User(e.user_id.clone())],
                             )
                             .await?;
@@ -448,7 +448,7 @@ impl ReviewApi {
                     back.version += 1;
                     rows::update_assignment(&mut tx, &back, assignment.version).await?;
                     let expert = rows::get_expert(tx.conn(), &back.expert_id).await?.ok_or_else(|| StoreError::Corrupt("assignment without expert".into()))?;
-                    record(&mut tx, now, caller, "score_sheet.reopened", pb::EventType::RescoringRequested, assignment_to_proto(&back).name, &[Audience::User(expert.user_id.clone())]).await?;
+                    record(&mut tx, now, caller, "score_sheet.reopened", pb::EventType::RescoringRequested, assignment_name(&back), &[Audience::User(expert.user_id.clone())]).await?;
                     reopened.push(assignment_to_proto(&back));
                 }
                 // A rescoring clears the dispersion flag's resolution; the new totals decide.

@@ -2,7 +2,7 @@
 //! the listings of assignments and recorded conflicts.
 
 use crate::convert::{
-    application_name, assignment_to_proto, conflict_to_proto, constraint_to_proto,
+    application_name, assignment_name, assignment_to_proto, conflict_to_proto, constraint_to_proto,
 };
 use crate::pool::parse_expert_name;
 use crate::service::ReviewApi;
@@ -718,7 +718,7 @@ async fn solve_once(
             caller,
             "assignment.created",
             pb::EventType::AssignmentCreated,
-            assignment_to_proto(row).name,
+            assignment_name(row),
             "ASSIGNMENT_STATE_ASSIGNED".into(),
             String::new(),
             &[Audience::User(expert.user_id.clone())],
