@@ -296,11 +296,23 @@ pub async fn verify(
     store: &crate::Store,
     only_chain: Option<&str>,
 ) -> Result<Verification, StoreError> {
+    // The heads and the records are read in one snapshot: read apart, an append committed
+    // between the two reads shows as a head ahead of its records, a break that is not there.
+    let mut conn = store.pool().acquire().await?;
+    let dialect = crate::Dialect::of(&conn);
+    let mut snapshot = sqlx::Connection::begin(&mut *conn).await?;
+    if dialect == crate::Dialect::Postgres {
+        // SQLite's read transaction keeps the snapshot of its first read; PostgreSQL's
+        // default (READ COMMITTED) takes a new one for every statement.
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .execute(&mut *snapshot)
+            .await?;
+    }
     let heads_rows = sqlx::query(
         "SELECT chain, last_seq, last_hash FROM audit_chains WHERE ($1 IS NULL OR chain = $1) ORDER BY chain",
     )
     .bind(only_chain.map(str::to_owned))
-    .fetch_all(store.pool())
+    .fetch_all(&mut *snapshot)
     .await?;
     let mut heads = std::collections::BTreeMap::new();
     for row in &heads_rows {
@@ -316,7 +328,7 @@ pub async fn verify(
     );
     let mut rows = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(only_chain.map(str::to_owned))
-        .fetch(store.pool());
+        .fetch(&mut *snapshot);
 
     let mut result = Verification::default();
     let mut walker = ChainWalker::default();
@@ -334,6 +346,8 @@ pub async fn verify(
         walker.step(&record);
     }
     walker.finish(&heads, &mut result);
+    drop(rows);
+    snapshot.rollback().await?;
     // Heads whose chain has no record left at all: every record was deleted.
     for (chain, (last_seq, _)) in &heads {
         if !seen_chains.contains(chain) {

@@ -1311,7 +1311,7 @@ async fn winners_go_through_the_public_notice_and_objections_before_appointment(
         .await
         .unwrap()
         .into_inner();
-    assert!(verified.intact);
+    assert!(verified.intact, "{:?}", verified.breaks);
 }
 
 async fn nothing_is_proposed_before_the_ranking_is_complete(app: &TestApp) {
