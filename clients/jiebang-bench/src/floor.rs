@@ -17,14 +17,11 @@ use jiebang_domain::audience::Audience;
 use jiebang_domain::identity::Role;
 use jiebang_domain::{Caller, Clock, SystemClock};
 use jiebang_grpc::idempotency::Idempotency;
-use jiebang_grpc::platform::ChangeBuilder;
+use jiebang_grpc::platform::{self, ChangeBuilder};
 use jiebang_proto::v1 as pb;
 use jiebang_storage::{Store, StoreError, StoreOptions, Tx, applications, review};
 use std::future::Future;
 use std::sync::Arc;
-
-/// Attempts of one write before it counts as failed (as the server's writes).
-const MAX_ATTEMPTS: u32 = 8;
 
 /// A request digest: the server's is a SHA-256 of the request, of this length.
 fn digest() -> String {
@@ -75,7 +72,7 @@ async fn open_store(url: &str, pool: u32) -> Result<Store> {
         .context("open the server's database for a floor")
 }
 
-/// Retries a lost race after a jittered back-off, as the server's `Platform::mutate` does.
+/// Retries a lost race as the server's `Platform::mutate` does.
 async fn with_retries<F, Fut>(mut attempt: F) -> Result<(), String>
 where
     F: FnMut() -> Fut,
@@ -84,10 +81,9 @@ where
     let mut tries = 0;
     loop {
         match attempt().await {
-            Err(StoreError::Conflict) if tries + 1 < MAX_ATTEMPTS => {
+            Err(StoreError::Conflict) if tries + 1 < platform::MAX_ATTEMPTS => {
                 tries += 1;
-                let jitter = (uuid::Uuid::new_v4().as_u128() as u64) % (2 << tries.min(6));
-                tokio::time::sleep(std::time::Duration::from_millis(jitter)).await;
+                tokio::time::sleep(platform::retry_backoff(tries)).await;
             }
             other => return other.map_err(|e| e.to_string()),
         }

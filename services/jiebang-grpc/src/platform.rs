@@ -60,7 +60,13 @@ pub struct Platform {
 }
 
 /// Attempts of one write before giving up with ABORTED.
-const MAX_ATTEMPTS: u32 = 8;
+pub const MAX_ATTEMPTS: u32 = 8;
+
+/// How long to wait before attempt `tries + 1` of a write that lost a race: jittered, so
+/// racing writers do not collide again in lockstep.
+pub fn retry_backoff(tries: u32) -> Duration {
+    Duration::from_millis(rand::random::<u64>() % (2 << tries.min(6)))
+}
 
 impl Platform {
     pub fn now(&self) -> Timestamp {
@@ -100,9 +106,7 @@ impl Platform {
                 return Err(failed);
             }
             tries += 1;
-            // Jittered backoff so racing writers do not collide again in lockstep.
-            let jitter = rand::random::<u64>() % (2 << tries.min(6));
-            tokio::time::sleep(Duration::from_millis(jitter)).await;
+            tokio::time::sleep(retry_backoff(tries)).await;
         }
     }
 

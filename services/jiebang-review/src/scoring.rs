@@ -120,10 +120,11 @@ fn content_from_proto(sheet: &pb::ScoreSheet) -> SheetContent {
     }
 }
 
-/// An audit record (and an event for `audience`) for a scoring step, on `chain`: the
-/// assignment's. A panel's experts seal their sheets of one application together, in its
-/// meeting; on the application's chain they would race for its head, and on PostgreSQL all
-/// but one would wait for the winner's commit and then start again.
+/// An audit record (and an event for `audience`) for a review step, on `chain`. An expert's
+/// steps on an assignment go on the assignment's chain, not the application's: a panel's
+/// experts seal their sheets of one application together, in its meeting, and on one chain
+/// they would race for its head (on PostgreSQL all but one would wait for the winner's
+/// commit and then start again).
 #[allow(clippy::too_many_arguments)]
 async fn commit(
     platform: &Platform,

@@ -412,16 +412,7 @@ async fn the_horse_race_keeps_the_best_at_mid_term_and_stops_the_others(app: &Te
 
 /// The actions recorded on `chain`, in chain order, with each record's actor and digest.
 async fn audited(app: &TestApp, cast: &Cast, chain: &str) -> Vec<pb::AuditRecord> {
-    app.audit(Some(&cast.admin))
-        .await
-        .list_audit_records(pb::ListAuditRecordsRequest {
-            chain: chain.to_owned(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .records
+    app.audit_records(&cast.admin, chain).await
 }
 
 fn actions(records: &[pb::AuditRecord]) -> Vec<&str> {
@@ -611,17 +602,7 @@ async fn racers_ending_at_once_still_end_the_challenge(app: &TestApp) {
         "the last of the concurrent endings settles the challenge"
     );
     let challenge = project(app, &cast.admin, &runners[0].0).await.challenge;
-    let records = app
-        .audit(Some(&cast.admin))
-        .await
-        .list_audit_records(pb::ListAuditRecordsRequest {
-            chain: challenge,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .records;
+    let records = audited(app, &cast, &challenge).await;
     assert_eq!(
         records
             .iter()

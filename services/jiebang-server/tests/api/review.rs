@@ -722,6 +722,32 @@ async fn assignment_waits_for_the_formal_check(app: &TestApp) {
 }
 
 /// A complete sheet scoring every criterion of the sample challenge at `fraction` of its weight.
+/// `count` experts in electric porcelain (keyword 烧成), users `{prefix}0…`, at a new
+/// institute called `institute`: (expert name, token) each.
+async fn porcelain_experts(
+    app: &TestApp,
+    institute: &str,
+    prefix: &str,
+    count: usize,
+) -> Vec<(String, String)> {
+    let institute = app
+        .organization(institute, pb::OrganizationType::Institute)
+        .await;
+    let mut experts = Vec::new();
+    for i in 0..count {
+        experts.push(
+            app.expert(
+                &format!("{prefix}{i}"),
+                &institute,
+                &["electric_porcelain"],
+                &["烧成"],
+            )
+            .await,
+        );
+    }
+    experts
+}
+
 pub(crate) fn sheet(fraction: &str) -> pb::ScoreSheet {
     let f: f64 = fraction.parse().unwrap();
     let line = |name: &str, weight: f64| pb::CriterionScore {
@@ -801,21 +827,7 @@ async fn sheets_are_sealed_and_nobody_sees_scores_before_sealing_their_own(app: 
         .team("sb", pb::OrganizationType::University, "330100")
         .await;
     let (challenge, applications) = closed_with_applications(app, &cast, &[&a, &b]).await;
-    let institute = app
-        .organization("评分测试研究所", pb::OrganizationType::Institute)
-        .await;
-    let mut experts = Vec::new();
-    for i in 0..3 {
-        experts.push(
-            app.expert(
-                &format!("scorer{i}"),
-                &institute,
-                &["electric_porcelain"],
-                &["烧成"],
-            )
-            .await,
-        );
-    }
+    let experts = porcelain_experts(app, "评分测试研究所", "scorer", 3).await;
     let mut admin = app.review(Some(&cast.admin)).await;
     admin
         .solve_assignments(pb::SolveAssignmentsRequest {
@@ -1063,21 +1075,7 @@ pub(crate) async fn scored_round_of(
     ];
     let (challenge, applications) =
         closed_with_applications_of(app, cast, content, &teams.iter().collect::<Vec<_>>()).await;
-    let institute = app
-        .organization("公示测试研究所", pb::OrganizationType::Institute)
-        .await;
-    let mut experts = Vec::new();
-    for i in 0..3 {
-        experts.push(
-            app.expert(
-                &format!("notice{i}"),
-                &institute,
-                &["electric_porcelain"],
-                &["烧成"],
-            )
-            .await,
-        );
-    }
+    let experts = porcelain_experts(app, "公示测试研究所", "notice", 3).await;
     let mut admin = app.review(Some(&cast.admin)).await;
     admin
         .solve_assignments(pb::SolveAssignmentsRequest {
@@ -1366,21 +1364,7 @@ async fn an_expert_who_discovers_a_conflict_is_replaced(app: &TestApp) {
         .team("da", pb::OrganizationType::University, "330100")
         .await;
     let (challenge, applications) = closed_with_applications(app, &cast, &[&a]).await;
-    let institute = app
-        .organization("回避测试研究所", pb::OrganizationType::Institute)
-        .await;
-    let mut experts = Vec::new();
-    for i in 0..4 {
-        experts.push(
-            app.expert(
-                &format!("recuse{i}"),
-                &institute,
-                &["electric_porcelain"],
-                &["烧成"],
-            )
-            .await,
-        );
-    }
+    let experts = porcelain_experts(app, "回避测试研究所", "recuse", 4).await;
     app.review(Some(&cast.admin))
         .await
         .solve_assignments(pb::SolveAssignmentsRequest {
@@ -1864,21 +1848,7 @@ async fn a_panel_sealing_one_application_together_never_shares_a_chain(app: &Tes
         .team("pa", pb::OrganizationType::University, "330100")
         .await;
     let (challenge, applications) = closed_with_applications(app, &cast, &[&team]).await;
-    let institute = app
-        .organization("会评测试研究所", pb::OrganizationType::Institute)
-        .await;
-    let mut experts = Vec::new();
-    for i in 0..3 {
-        experts.push(
-            app.expert(
-                &format!("meeting{i}"),
-                &institute,
-                &["electric_porcelain"],
-                &["烧成"],
-            )
-            .await,
-        );
-    }
+    let experts = porcelain_experts(app, "会评测试研究所", "meeting", 3).await;
     app.review(Some(&cast.admin))
         .await
         .solve_assignments(pb::SolveAssignmentsRequest {
@@ -1901,21 +1871,10 @@ async fn a_panel_sealing_one_application_together_never_shares_a_chain(app: &Tes
             .all(|s| s.state == pb::ScoreSheetState::Submitted as i32)
     );
 
-    let chain = async |name: String| {
-        app.audit(Some(&cast.admin))
-            .await
-            .list_audit_records(pb::ListAuditRecordsRequest {
-                chain: name,
-                ..Default::default()
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .records
-    };
     for (_, token) in &experts {
         let assignment = assignment_of(app, token, application).await;
-        let actions: Vec<String> = chain(assignment)
+        let actions: Vec<String> = app
+            .audit_records(&cast.admin, &assignment)
             .await
             .into_iter()
             .map(|r| r.action)
@@ -1929,7 +1888,7 @@ async fn a_panel_sealing_one_application_together_never_shares_a_chain(app: &Tes
             ]
         );
     }
-    let on_the_application = chain(application.clone()).await;
+    let on_the_application = app.audit_records(&cast.admin, application).await;
     assert!(
         on_the_application
             .iter()

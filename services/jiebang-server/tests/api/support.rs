@@ -256,6 +256,20 @@ impl TestApp {
         AuditServiceClient::with_interceptor(self.channel().await, Bearer(token.map(str::to_owned)))
     }
 
+    /// The audit records of `chain`, in chain order, as `token`'s holder lists them.
+    pub async fn audit_records(&self, token: &str, chain: &str) -> Vec<pb::AuditRecord> {
+        self.audit(Some(token))
+            .await
+            .list_audit_records(pb::ListAuditRecordsRequest {
+                chain: chain.to_owned(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .records
+    }
+
     pub async fn events(&self, token: Option<&str>) -> EventServiceClient<Authed> {
         EventServiceClient::with_interceptor(self.channel().await, Bearer(token.map(str::to_owned)))
     }
